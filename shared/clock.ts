@@ -1,0 +1,12 @@
+/** Time source passed to anything whose behaviour depends on "now", so tests can fix it. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number
+}
+
+export const systemClock: Clock = { now: () => Date.now() }
+
+export function fixedClock (start: number): Clock & { advance(ms: number): void } {
+  let t = start
+  return { now: () => t, advance: (ms) => { t += ms } }
+}

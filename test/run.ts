@@ -1,0 +1,38 @@
+/**
+ * `npm test`: brings up one Redis for the whole run (REDIS_URL if set, else Testcontainers when a
+ * Docker engine answers, else redis-server from PATH on a free port), runs every test file with
+ * node's test runner, then tears Redis down. Arguments narrow the run to the given files.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { startRedisServer } from '../shared/redis-server.js'
+
+function testFiles (dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return name === 'helpers' ? [] : testFiles(path)
+    return name.endsWith('.test.ts') ? [path] : []
+  }).sort()
+}
+
+async function bringRedis (): Promise<{ url: string, stop: () => Promise<void> }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} }
+  if (spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
+    const { RedisContainer } = await import('@testcontainers/redis')
+    const container = await new RedisContainer('redis:7-alpine').start()
+    return { url: container.getConnectionUrl(), stop: async () => { await container.stop() } }
+  }
+  const server = await startRedisServer()
+  return { url: server.url, stop: () => server.stop() }
+}
+
+const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('test')
+const redis = await bringRedis()
+process.stdout.write(`test redis: ${redis.url}\n`)
+const child = spawn(process.execPath, [
+  '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files
+], { stdio: 'inherit', env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } })
+const code: number = await new Promise((resolve) => child.once('exit', (c) => resolve(c ?? 1)))
+await redis.stop()
+process.exit(code)
