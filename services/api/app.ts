@@ -1,0 +1,41 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from '../../shared/config.js'
+import { systemClock, type Clock } from '../../shared/clock.js'
+import type { Logger } from '../../shared/logger.js'
+import type { RegionLinks } from '../../shared/region-link.js'
+import { errorHandler } from './errors.js'
+import { authPlugin } from './plugins/auth.js'
+import { docsPlugin } from './plugins/docs.js'
+import { healthRoutes } from './routes/health.js'
+import { messagesRoutes } from './routes/messages.js'
+
+export interface ApiDeps {
+  config: Config
+  links: RegionLinks
+  logger: Logger
+  clock?: Clock
+}
+
+/** Attachments arrive base64 in JSON: Mailgun's 25 MB message limit, plus a third for base64. */
+const BODY_LIMIT_BYTES = 36 * 1024 * 1024
+
+/** The API as a function of its dependencies; never listens, never reads the environment. */
+export async function buildApi ({ config, links, logger, clock = systemClock }: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
+    // One log line per request would cost more than the rest of the ingest path; errors are logged.
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(docsPlugin)
+  await app.register(authPlugin, { clients: config.clients })
+  await app.register(healthRoutes, { links })
+  await app.register(messagesRoutes, { config, links, clock })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })
+  return app
+}

@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+
+/** Every error the API answers with: stable code, HTTP status, message safe to show a caller. */
+export const ERRORS = {
+  MQ_ERR_UNAUTHORIZED: { status: 401, message: 'missing or unknown client key' },
+  MQ_ERR_DOMAIN_FORBIDDEN: { status: 403, message: 'this client key may not send for domain %s' },
+  MQ_ERR_VALIDATION: { status: 400, message: '%s' },
+  MQ_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
+  MQ_ERR_CONFLICT: { status: 409, message: '%s' },
+  MQ_ERR_UNAVAILABLE: { status: 503, message: 'the queue store is unavailable, retry later' },
+  MQ_ERR_INTERNAL: { status: 500, message: 'internal error' }
+} as const
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class HttpError extends Error {
+  readonly statusCode: number
+  constructor (readonly code: ErrorCode, detail = '') {
+    super(ERRORS[code].message.replace('%s', detail))
+    this.name = 'HttpError'
+    this.statusCode = ERRORS[code].status
+  }
+}
+
+/** Seconds a client should wait after a 503 before trying again. */
+export const RETRY_AFTER_SECONDS = 2
+
+/**
+ * Redis failures on the ingest path (connection closed, offline queue off, command timeout) mean
+ * "not stored": the caller must retry. Matched by shape, since ioredis has no error codes for them.
+ */
+export function isStoreUnavailable (err: unknown): boolean {
+  const e = err as { name?: string, code?: string, message?: string }
+  return e?.name === 'MaxRetriesPerRequestError' || e?.code === 'ECONNREFUSED' || e?.code === 'ECONNRESET' ||
+    e?.code === 'ETIMEDOUT' || e?.code === 'EPIPE' || /Stream isn't writeable|Connection is closed|Command timed out/.test(e?.message ?? '')
+}
+
+export function errorHandler (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.validation) {
+    void reply.code(400).send({ message: err.message, code: 'MQ_ERR_VALIDATION' })
+    return
+  }
+  if (err instanceof HttpError || (err.name === 'HttpError' && err.code in ERRORS)) {
+    if (err.statusCode === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS)
+    void reply.code(err.statusCode ?? 500).send({ message: err.message, code: err.code })
+    return
+  }
+  if (isStoreUnavailable(err)) {
+    req.log.warn({ err }, 'queue store unavailable')
+    void reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ message: ERRORS.MQ_ERR_UNAVAILABLE.message, code: 'MQ_ERR_UNAVAILABLE' })
+    return
+  }
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+  if (status === 500) req.log.error({ err }, 'request failed')
+  // 4xx from Fastify itself (bad JSON, body too large) are safe to show; 5xx details are not.
+  void reply.code(status).send(status === 500
+    ? { message: ERRORS.MQ_ERR_INTERNAL.message, code: 'MQ_ERR_INTERNAL' }
+    : { message: err.message, code: err.code })
+}

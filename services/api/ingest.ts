@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto'
+import type { ClientConfig, Config } from '../../shared/config.js'
+import { jobOptions, type JobData } from '../../shared/queues.js'
+import type { RegionLinks } from '../../shared/region-link.js'
+import type { Accepted, MessageInput } from './schemas/message.js'
+import { assertDomainAllowed } from './plugins/auth.js'
+import { HttpError } from './errors.js'
+import { checkMessageRules, instantOf, mailgunFields } from './mailgun-fields.js'
+
+/**
+ * A validated native message → the job that carries it. Throws HttpError (400/403) for what the
+ * schema could not say. The id starts with the region, so later lookups go straight to its Redis.
+ */
+export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number): JobData {
+  const domain = m.domain.toLowerCase()
+  assertDomainAllowed(client, domain)
+  const domainConfig = config.domains.get(domain)
+  if (!domainConfig) throw new HttpError('MQ_ERR_VALIDATION', `domain "${m.domain}" is not configured`)
+  checkMessageRules(m)
+  const uuid = randomUUID()
+  const messageId = `<${uuid}@${domain}>`
+  const { fields, files } = mailgunFields(m, messageId)
+  return {
+    id: `${domainConfig.region}-${uuid}`,
+    messageId,
+    domain,
+    region: domainConfig.region,
+    createdAt: now,
+    sendAt: m.sendAt !== undefined ? instantOf(m.sendAt, 'sendAt') : null,
+    lane: m.lane ?? 'transactional',
+    endpoint: 'messages',
+    fields,
+    files
+  }
+}
+
+export function acceptedAnswer (data: JobData, now: number): Accepted {
+  return { id: data.id, messageId: data.messageId, status: data.sendAt !== null && data.sendAt > now ? 'scheduled' : 'queued' }
+}
+
+/** Resolves only once the job is in its region's Redis (the meaning of a 2xx). */
+export async function enqueue (links: RegionLinks, config: Config, data: JobData, now: number): Promise<void> {
+  await links.get(data.region).queue.add('send', data, jobOptions(data, config, now))
+}
+
+/** Many jobs, one round trip per region. */
+export async function enqueueMany (links: RegionLinks, config: Config, jobs: JobData[], now: number): Promise<void> {
+  const byRegion = new Map<JobData['region'], JobData[]>()
+  for (const j of jobs) {
+    const list = byRegion.get(j.region)
+    if (list) list.push(j)
+    else byRegion.set(j.region, [j])
+  }
+  await Promise.all([...byRegion].map(([region, list]) => links.get(region).queue.addBulk(
+    list.map((data) => ({ name: 'send', data, opts: jobOptions(data, config, now) })))))
+}

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { Config, Region } from '../../../shared/config.js'
+import type { Clock } from '../../../shared/clock.js'
+import type { JobData } from '../../../shared/queues.js'
+import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
+import type { RegionLinks } from '../../../shared/region-link.js'
+import { describeSchemaError } from '../../../shared/schema-errors.js'
+import { HttpError } from '../errors.js'
+import { acceptedAnswer, enqueue, enqueueMany, prepareMessage } from '../ingest.js'
+import { replayOrClaim } from '../idempotency.js'
+import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
+import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
+
+export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock }
+
+const checkMessage = TypeCompiler.Compile(MessageSchema)
+
+/** /v1/messages: ingest one or many, read a record. */
+export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock }) => {
+  app.addHook('onRequest', app.authenticate)
+
+  app.post('/v1/messages', {
+    schema: {
+      body: MessageSchema,
+      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
+      response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: ErrorSchema }
+    }
+  }, async (req, reply) => {
+    const now = clock.now()
+    const data = prepareMessage(req.body, req.client, config, now)
+    const answer = acceptedAnswer(data, now)
+    const idemKey = req.headers['idempotency-key']
+    if (typeof idemKey === 'string') {
+      const replay = await replayOrClaim(links.get(data.region), req.client.name, idemKey, answer,
+        () => enqueue(links, config, data, now))
+      if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
+    } else {
+      await enqueue(links, config, data, now)
+    }
+    return reply.code(202).send(answer)
+  })
+
+  app.post('/v1/messages/batch', {
+    schema: { body: BatchSchema, response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: ErrorSchema } }
+  }, async (req, reply) => {
+    const now = clock.now()
+    const jobs: JobData[] = []
+    const results = req.body.messages.map((item, index) => {
+      try {
+        if (!checkMessage.Check(item)) {
+          const first = checkMessage.Errors(item).First()
+          throw new HttpError('MQ_ERR_VALIDATION', first ? describeSchemaError(first, `messages[${index}]`) : 'invalid message')
+        }
+        const data = prepareMessage(item as MessageInput, req.client, config, now)
+        jobs.push(data)
+        return { index, ...acceptedAnswer(data, now) }
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err
+        return { index, error: err.message }
+      }
+    })
+    if (jobs.length > 0) await enqueueMany(links, config, jobs, now)
+    return reply.code(jobs.length === results.length ? 202 : 207).send({ results })
+  })
+
+  app.get('/v1/messages/:id', {
+    schema: { params: IdParamsSchema, response: { 200: RecordSchema, '4xx': ErrorSchema } }
+  }, async (req) => {
+    const record = await findRecord(links, req.params.id)
+    if (!record || (req.client.domains !== '*' && !req.client.domains.has(record.domain))) {
+      throw new HttpError('MQ_ERR_NOT_FOUND', `message ${req.params.id}`)
+    }
+    return record
+  })
+}
+
+/** The stored record, completed by the queue's view while the message is not final. */
+export async function findRecord (links: RegionLinks, id: string): Promise<MessageRecord | null> {
+  const link = links.links.get(id.slice(0, 2) as Region)
+  if (!link) return null
+  const stored = await link.store.read(id)
+  if (stored && FINAL_STATUSES.has(stored.status)) return stored
+  const job = await link.queue.getJob(id)
+  if (!job) return stored
+  return recordFromJob(job, await job.getState(), stored)
+}

@@ -1,0 +1,75 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** No CR or LF: these values end up in mail headers (header injection). */
+const Line = (opts: { minLength?: number, maxLength?: number } = {}) =>
+  Type.String({ pattern: '^[^\\r\\n]*$', maxLength: 998, ...opts })
+const Address = Line({ minLength: 3 })
+const Addresses = Type.Array(Address, { maxItems: 1000 })
+const Flag = Type.Boolean()
+
+const File = Type.Object({
+  filename: Line({ minLength: 1, maxLength: 255 }),
+  contentType: Type.Optional(Line({ minLength: 3, maxLength: 255 })),
+  content: Type.String({ description: 'base64', pattern: '^[A-Za-z0-9+/=\\s]*$' })
+}, { additionalProperties: false })
+
+export const MessageOptionsSchema = Type.Object({
+  deliveryTime: Type.Optional(Type.String({ description: 'ISO 8601 or RFC 2822; sent to Mailgun as o:deliverytime' })),
+  testMode: Type.Optional(Flag),
+  tracking: Type.Optional(Flag),
+  trackingClicks: Type.Optional(Type.Union([Flag, Type.Literal('htmlonly')])),
+  trackingOpens: Type.Optional(Flag),
+  requireTls: Type.Optional(Flag),
+  skipVerification: Type.Optional(Flag),
+  dkim: Type.Optional(Flag)
+}, { additionalProperties: false })
+
+/** POST /v1/messages (CONTRACT.md "Native API"). */
+export const MessageSchema = Type.Object({
+  domain: Line({ minLength: 1, maxLength: 253 }),
+  from: Address,
+  to: Type.Array(Address, { minItems: 1, maxItems: 1000 }),
+  cc: Type.Optional(Addresses),
+  bcc: Type.Optional(Addresses),
+  subject: Type.Optional(Line()),
+  text: Type.Optional(Type.String()),
+  html: Type.Optional(Type.String()),
+  ampHtml: Type.Optional(Type.String()),
+  template: Type.Optional(Line({ minLength: 1 })),
+  templateVersion: Type.Optional(Line({ minLength: 1 })),
+  templateVariables: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  tags: Type.Optional(Type.Array(Line({ minLength: 1, maxLength: 128 }), { maxItems: 3 })),
+  headers: Type.Optional(Type.Record(Type.String({ pattern: '^[!-9;-~]+$' }), Line())),
+  variables: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  recipientVariables: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+  attachments: Type.Optional(Type.Array(File, { maxItems: 100 })),
+  inline: Type.Optional(Type.Array(File, { maxItems: 100 })),
+  options: Type.Optional(MessageOptionsSchema),
+  sendAt: Type.Optional(Type.String({ description: 'ISO 8601 or RFC 2822; held in our queue until then' })),
+  lane: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('bulk')], { default: 'transactional' }))
+}, { additionalProperties: false })
+export type MessageInput = Static<typeof MessageSchema>
+
+export const AcceptedSchema = Type.Object({
+  id: Type.String(),
+  messageId: Type.String(),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('scheduled')])
+})
+export type Accepted = Static<typeof AcceptedSchema>
+
+export const ErrorSchema = Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) })
+
+export const BatchSchema = Type.Object({
+  // Items are checked one by one in the route so one bad message does not reject the rest (207).
+  messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 })
+})
+
+export const BatchResultSchema = Type.Object({
+  results: Type.Array(Type.Object({
+    index: Type.Integer(),
+    id: Type.Optional(Type.String()),
+    messageId: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String())
+  }))
+})

@@ -1,0 +1,20 @@
+/** `npm run start:api`: the HTTP API alone. */
+import { configuredRegions, openRegionLinks } from '../../shared/region-link.js'
+import { createLogger } from '../../shared/logger.js'
+import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
+import { buildApi } from './app.js'
+
+const config = loadConfigOrExit()
+if (config.configFile === null) {
+  process.stderr.write('mailqueue: no config file: set CONFIG_FILE or create ./mailqueue.json (npm start runs a sandbox without one)\n')
+  process.exit(1)
+}
+const logger = createLogger(config.logLevel)
+const links = openRegionLinks(config, 'producer', configuredRegions(config))
+const app = await buildApi({ config, links, logger })
+onShutdown(async () => {
+  await app.close()
+  await links.close()
+})
+const url = await app.listen({ host: config.host, port: config.port })
+logger.info({ url }, 'api listening')

@@ -1,0 +1,23 @@
+/** `npm run start:worker`: the sending worker alone. */
+import { configuredRegions, openRegionLinks } from '../../shared/region-link.js'
+import { createLogger } from '../../shared/logger.js'
+import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
+import { createMailgunClient } from './mailgun-client.js'
+import { startWorker } from './worker.js'
+
+const config = loadConfigOrExit()
+if (config.configFile === null) {
+  process.stderr.write('mailqueue: no config file: set CONFIG_FILE or create ./mailqueue.json (npm start runs a sandbox without one)\n')
+  process.exit(1)
+}
+const logger = createLogger(config.logLevel)
+const served = configuredRegions(config).filter((r) => config.workerRegions.includes(r))
+const links = openRegionLinks(config, 'worker', served)
+const client = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: config.workerConcurrency })
+const worker = await startWorker({ config, links, logger, client })
+onShutdown(async () => {
+  await worker.close()
+  await client.close()
+  await links.close()
+})
+logger.info({ regions: served, concurrency: config.workerConcurrency }, 'worker started')

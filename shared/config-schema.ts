@@ -1,0 +1,52 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+export const REGIONS = ['us', 'eu'] as const
+export type Region = typeof REGIONS[number]
+
+const Region = Type.Union(REGIONS.map((r) => Type.Literal(r)))
+
+/** Environment variables (CONTRACT.md "Configuration"); defaults live here, next to their meaning. */
+export const EnvSchema = Type.Object({
+  CONFIG_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  REDIS_URL_US: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_URL_EU: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  MAILGUN_API_BASE_US: Type.String({ default: 'https://api.mailgun.net', pattern: '^https?://' }),
+  MAILGUN_API_BASE_EU: Type.String({ default: 'https://api.eu.mailgun.net', pattern: '^https?://' }),
+  WORKER_REGIONS: Type.String({ default: 'us,eu', pattern: '^(us|eu)(,(us|eu))*$' }),
+  WORKER_CONCURRENCY: Type.Integer({ default: 50, minimum: 1, maximum: 10000 }),
+  MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 1000 }),
+  SEND_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 100 }),
+  OUTCOME_TTL_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  /** First backoff ceiling of the exponential backoff with full jitter, in milliseconds. */
+  BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 1 }),
+  /** Largest backoff, in milliseconds. */
+  BACKOFF_CAP_MS: Type.Integer({ default: 300000, minimum: 1 }),
+  /** Redis key prefix; the outcome stream is `<prefix>:outcomes`. */
+  MAILQUEUE_PREFIX: Type.String({ default: 'mailqueue', pattern: '^[A-Za-z0-9_.-]+$' })
+})
+export type Env = Static<typeof EnvSchema>
+
+const SecretString = Type.String({ minLength: 1 })
+
+/** The senders/clients file (`mailqueue.json`); any string may be `env:NAME`. */
+export const FileSchema = Type.Object({
+  clients: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1 }),
+    key: Type.Optional(SecretString),
+    keySha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+    domains: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })
+  }, { additionalProperties: false })),
+  domains: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
+    region: Region,
+    sendingKey: SecretString,
+    webhookSigningKey: Type.Optional(SecretString),
+    /** Sends per second for this domain across every worker process; absent = unlimited. */
+    ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 }))
+  }, { additionalProperties: false }), { minItems: 1 })
+}, { additionalProperties: false })
+export type ConfigFile = Static<typeof FileSchema>

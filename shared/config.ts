@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto'
+import { Value } from '@sinclair/typebox/value'
+import type { TSchema } from '@sinclair/typebox'
+import { EnvSchema, FileSchema, type Region, type ConfigFile } from './config-schema.js'
+import { ConfigError } from './errors.js'
+import { Secret } from './secret.js'
+import { describeSchemaError } from './schema-errors.js'
+
+export type { Region } from './config-schema.js'
+
+export interface DomainConfig {
+  readonly name: string
+  readonly region: Region
+  readonly sendingKey: Secret
+  readonly webhookSigningKey: Secret | null
+  /** Sends per second across every worker process; null = unlimited. */
+  readonly ratePerSecond: number | null
+}
+
+export interface ClientConfig {
+  readonly name: string
+  /** SHA-256 of the client key; the key itself is never kept. */
+  readonly keySha256: Buffer
+  /** Domains this client may send for; '*' = all. */
+  readonly domains: ReadonlySet<string> | '*'
+}
+
+export interface Config {
+  /** The senders file in use; null = none found (npm start then runs sandbox mode). */
+  readonly configFile: string | null
+  readonly redisUrl: Readonly<Record<Region, string>>
+  readonly host: string
+  readonly port: number
+  readonly mailgunBase: Readonly<Record<Region, string>>
+  readonly workerRegions: readonly Region[]
+  readonly workerConcurrency: number
+  readonly maxAttempts: number
+  readonly sendTimeoutMs: number
+  readonly outcomeTtlDays: number
+  readonly logLevel: string
+  readonly backoffBaseMs: number
+  readonly backoffCapMs: number
+  /** Redis key prefix (MAILQUEUE_PREFIX). */
+  readonly prefix: string
+  readonly clients: readonly ClientConfig[]
+  readonly domains: ReadonlyMap<string, DomainConfig>
+}
+
+export interface ConfigSources {
+  env: Record<string, string | undefined>
+  /** Returns the file's text, or null when it does not exist. */
+  readFile: (path: string) => string | null
+}
+
+const DEFAULT_FILE = './mailqueue.json'
+
+/** The only reader of the environment and of mailqueue.json. Throws ConfigError with one line. */
+export function loadConfig ({ env, readFile }: ConfigSources): Config {
+  const e = check(EnvSchema, pick(env, EnvSchema), 'environment')
+  const file = e.CONFIG_FILE ?? DEFAULT_FILE
+  const text = readFile(file)
+  if (text === null && e.CONFIG_FILE) throw new ConfigError(`${file}: file not found (CONFIG_FILE)`)
+  const senders = text === null ? { clients: [], domains: new Map<string, DomainConfig>() } : parseFile(file, text, env)
+  const base = e.REDIS_URL
+  return deepFreeze({
+    configFile: text === null ? null : file,
+    redisUrl: { us: e.REDIS_URL_US ?? base, eu: e.REDIS_URL_EU ?? base },
+    host: e.HOST,
+    port: e.PORT,
+    mailgunBase: { us: trimSlash(e.MAILGUN_API_BASE_US), eu: trimSlash(e.MAILGUN_API_BASE_EU) },
+    workerRegions: [...new Set(e.WORKER_REGIONS.split(','))] as Region[],
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    maxAttempts: e.MAX_ATTEMPTS,
+    sendTimeoutMs: e.SEND_TIMEOUT_MS,
+    outcomeTtlDays: e.OUTCOME_TTL_DAYS,
+    logLevel: e.LOG_LEVEL,
+    backoffBaseMs: e.BACKOFF_BASE_MS,
+    backoffCapMs: e.BACKOFF_CAP_MS,
+    prefix: e.MAILQUEUE_PREFIX,
+    ...senders
+  })
+}
+
+function parseFile (file: string, text: string, env: ConfigSources['env']): Pick<Config, 'clients' | 'domains'> {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`)
+  }
+  const raw = check(FileSchema, resolveEnvRefs(json, '', file, env), file)
+  return { domains: domainsOf(raw, file), clients: clientsOf(raw, file) }
+}
+
+function domainsOf (raw: ConfigFile, file: string): Map<string, DomainConfig> {
+  const domains = new Map<string, DomainConfig>()
+  raw.domains.forEach((d, i) => {
+    const name = d.name.toLowerCase()
+    if (domains.has(name)) throw new ConfigError(`${file}: domains[${i}].name repeats domain "${d.name}"`)
+    domains.set(name, {
+      name,
+      region: d.region,
+      sendingKey: new Secret(d.sendingKey),
+      webhookSigningKey: d.webhookSigningKey ? new Secret(d.webhookSigningKey) : null,
+      ratePerSecond: d.ratePerSecond ?? null
+    })
+  })
+  return domains
+}
+
+function clientsOf (raw: ConfigFile, file: string): ClientConfig[] {
+  const known = new Set(raw.domains.map((d) => d.name.toLowerCase()))
+  return raw.clients.map((c, i) => {
+    if ((c.key === undefined) === (c.keySha256 === undefined)) {
+      throw new ConfigError(`${file}: clients[${i}] needs exactly one of "key" or "keySha256"`)
+    }
+    const keySha256 = c.key !== undefined ? sha256(c.key) : Buffer.from(c.keySha256 as string, 'hex')
+    if (c.domains.includes('*')) return { name: c.name, keySha256, domains: '*' as const }
+    c.domains.forEach((d, j) => {
+      if (!known.has(d.toLowerCase())) throw new ConfigError(`${file}: clients[${i}].domains[${j}] "${d}" is not a configured domain`)
+    })
+    return { name: c.name, keySha256, domains: new Set(c.domains.map((d) => d.toLowerCase())) }
+  })
+}
+
+export function sha256 (text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** Replaces every "env:NAME" string by that variable's value; a missing variable is a config error. */
+function resolveEnvRefs (value: unknown, path: string, file: string, env: ConfigSources['env']): unknown {
+  if (typeof value === 'string' && value.startsWith('env:')) {
+    const name = value.slice(4)
+    const resolved = env[name]
+    if (resolved === undefined || resolved === '') throw new ConfigError(`${file}: ${path} refers to env:${name}, which is not set`)
+    return resolved
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, `${path}[${i}]`, file, env))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, path ? `${path}.${k}` : k, file, env)]))
+  }
+  return value
+}
+
+function pick (env: ConfigSources['env'], schema: typeof EnvSchema): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const key of Object.keys(schema.properties)) {
+    const v = env[key]
+    if (v !== undefined && v !== '') out[key] = v
+  }
+  return out
+}
+
+function check<T extends TSchema> (schema: T, input: unknown, where: string): import('@sinclair/typebox').Static<T> {
+  const value = Value.Convert(schema, Value.Default(schema, Value.Clone(input)))
+  const first = Value.Errors(schema, value).First()
+  if (first) throw new ConfigError(`${where}: ${describeSchemaError(first)}`)
+  return value as import('@sinclair/typebox').Static<T>
+}
+
+function trimSlash (url: string): string { return url.replace(/\/+$/, '') }
+
+function deepFreeze<T> (obj: T): T {
+  if (obj && typeof obj === 'object' && !(obj instanceof Secret) && !Buffer.isBuffer(obj)) {
+    for (const v of (obj instanceof Map ? obj.values() : obj instanceof Set ? [] : Object.values(obj))) deepFreeze(v)
+    Object.freeze(obj)
+  }
+  return obj
+}
+

@@ -1,0 +1,31 @@
+/**
+ * Every Redis key mailqueue writes besides BullMQ's own (BullMQ uses the same prefix for its queue
+ * keys). One place, so names never drift between the API and the worker.
+ */
+export interface Keys {
+  readonly prefix: string
+  /** Hash: the message record's scalar fields. */
+  record(id: string): string
+  /** List: the record's history entries (JSON), oldest first. */
+  history(id: string): string
+  /** List: provider events from webhooks (JSON), oldest first. */
+  events(id: string): string
+  /** String: the first answer given to (client, Idempotency-Key). */
+  idempotency(client: string, key: string): string
+  /** Stream: every outcome, for consumers outside mailqueue. */
+  readonly outcomes: string
+  /** Hash: cluster-wide counters by `<what>|<region>|<domain>`, read by /metrics. */
+  readonly stats: string
+}
+
+export function createKeys (prefix: string): Keys {
+  return {
+    prefix,
+    record: (id) => `${prefix}:rec:${id}`,
+    history: (id) => `${prefix}:hist:${id}`,
+    events: (id) => `${prefix}:ev:${id}`,
+    idempotency: (client, key) => `${prefix}:idem:${client}:${key}`,
+    outcomes: `${prefix}:outcomes`,
+    stats: `${prefix}:stats`
+  }
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs'
+import { loadConfig, type Config } from './config.js'
+
+/** Entry files only: the config from this process's environment, or one line on stderr and exit 1. */
+export function loadConfigOrExit (): Config {
+  try {
+    return loadConfig({
+      env: process.env,
+      readFile: (path) => {
+        try {
+          return readFileSync(path, 'utf8')
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+          throw err
+        }
+      }
+    })
+  } catch (err) {
+    process.stderr.write(`mailqueue: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
+export function onShutdown (stop: () => Promise<void>): void {
+  let stopping = false
+  const handler = (): void => {
+    if (stopping) return
+    stopping = true
+    stop().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(`mailqueue: shutdown failed: ${(err as Error).message}\n`)
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', handler)
+  process.once('SIGINT', handler)
+}

@@ -1,0 +1,193 @@
+import type { Redis } from 'ioredis'
+import type { Job } from 'bullmq'
+import type { Keys } from './keys.js'
+import type { JobData } from './queues.js'
+import type { Region } from './config-schema.js'
+
+export type Status = 'queued' | 'scheduled' | 'sending' | 'retrying' | 'held' | 'sent' | 'failed' | 'cancelled'
+export const FINAL_STATUSES: ReadonlySet<Status> = new Set(['sent', 'failed', 'cancelled'])
+
+export interface HistoryEntry {
+  attempt: number
+  at: string
+  outcome: 'retry' | 'sent' | 'failed'
+  status: number | null
+  error: string | null
+  nextAttemptAt: string | null
+}
+
+export interface ProviderInfo {
+  status: number
+  id: string | null
+  message: string | null
+  /** The provider's Date header exactly as received. */
+  date: string | null
+}
+
+export interface ProviderEvent { event: string, at: string, [k: string]: unknown }
+
+/** CONTRACT.md "The message record". Every time is ISO 8601 UTC with milliseconds. */
+export interface MessageRecord {
+  id: string
+  messageId: string
+  domain: string
+  region: Region
+  status: Status
+  attempts: number
+  createdAt: string
+  updatedAt: string
+  sendAt?: string
+  sentAt?: string
+  sentAtSource?: 'provider' | 'local-clock'
+  provider?: ProviderInfo
+  error: string | null
+  history: HistoryEntry[]
+  events: ProviderEvent[]
+}
+
+/** One transition of a message, as the worker (or a cancel) produces it. */
+export interface Outcome {
+  job: Pick<JobData, 'id' | 'messageId' | 'domain' | 'region' | 'createdAt' | 'sendAt'>
+  status: Status
+  attempts: number
+  /** Epoch ms of the transition. */
+  at: number
+  entry?: HistoryEntry
+  provider?: ProviderInfo
+  sentAt?: string
+  sentAtSource?: 'provider' | 'local-clock'
+  error?: string | null
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/**
+ * Records live in Redis next to the queue: a hash of scalar fields plus history and event lists,
+ * all with the outcome TTL. Writes from concurrent sends are grouped into one pipeline per tick.
+ */
+export class RecordStore {
+  readonly #redis: Redis
+  readonly #keys: Keys
+  readonly #ttlMs: number
+  #pending: Array<{ outcome: Outcome, done: (err?: Error) => void }> = []
+
+  /** `redis` must not be a connection BullMQ loaded its scripts on (its pipelines would resend them). */
+  constructor (redis: Redis, keys: Keys, outcomeTtlDays: number) {
+    this.#redis = redis
+    this.#keys = keys
+    this.#ttlMs = Math.round(outcomeTtlDays * 86_400_000)
+  }
+
+  /** Resolves once the outcome is in Redis (record, history, stream and counters). */
+  async write (outcome: Outcome): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => { void this.#flush() })
+      this.#pending.push({ outcome, done: (err) => err ? reject(err) : resolve() })
+    })
+  }
+
+  async #flush (): Promise<void> {
+    const batch = this.#pending
+    this.#pending = []
+    const p = this.#redis.pipeline()
+    for (const { outcome } of batch) this.#append(p, outcome)
+    try {
+      const results = await p.exec()
+      const failed = results?.find(([err]) => err)
+      for (const b of batch) b.done(failed?.[0] ?? undefined)
+    } catch (err) {
+      for (const b of batch) b.done(err as Error)
+    }
+  }
+
+  #append (p: ReturnType<Redis['pipeline']>, o: Outcome): void {
+    const k = this.#keys
+    const { job } = o
+    const fields: Record<string, string> = {
+      id: job.id,
+      messageId: job.messageId,
+      domain: job.domain,
+      region: job.region,
+      status: o.status,
+      attempts: String(o.attempts),
+      createdAt: iso(job.createdAt),
+      updatedAt: iso(o.at),
+      error: o.error ?? ''
+    }
+    if (job.sendAt !== null) fields.sendAt = iso(job.sendAt)
+    if (o.provider) fields.provider = JSON.stringify(o.provider)
+    if (o.sentAt) { fields.sentAt = o.sentAt; fields.sentAtSource = o.sentAtSource ?? 'provider' }
+    p.hset(k.record(job.id), fields).pexpire(k.record(job.id), this.#ttlMs)
+    if (o.entry) p.rpush(k.history(job.id), JSON.stringify(o.entry)).pexpire(k.history(job.id), this.#ttlMs)
+    p.xadd(k.outcomes, 'MAXLEN', '~', '100000', '*',
+      'id', job.id, 'domain', job.domain, 'region', job.region, 'status', o.status,
+      'attempts', fields.attempts as string, 'at', fields.updatedAt as string, 'error', fields.error as string)
+    p.hincrby(k.stats, `${o.status}|${job.region}|${job.domain}`, 1)
+  }
+
+  /** The stored record, or null when the worker has not written one yet. */
+  async read (id: string): Promise<MessageRecord | null> {
+    const k = this.#keys
+    const res = await this.#redis.pipeline()
+      .hgetall(k.record(id)).lrange(k.history(id), 0, -1).lrange(k.events(id), 0, -1).exec()
+    const h = res?.[0]?.[1] as Record<string, string> | undefined
+    if (!h || !h.id) return null
+    const record: MessageRecord = {
+      id: h.id,
+      messageId: h.messageId ?? '',
+      domain: h.domain ?? '',
+      region: h.region as Region,
+      status: h.status as Status,
+      attempts: Number(h.attempts ?? 0),
+      createdAt: h.createdAt ?? '',
+      updatedAt: h.updatedAt ?? '',
+      error: h.error || null,
+      history: (res?.[1]?.[1] as string[]).map((s) => JSON.parse(s) as HistoryEntry),
+      events: (res?.[2]?.[1] as string[]).map((s) => JSON.parse(s) as ProviderEvent)
+    }
+    if (h.sendAt) record.sendAt = h.sendAt
+    if (h.sentAt) { record.sentAt = h.sentAt; record.sentAtSource = h.sentAtSource as 'provider' | 'local-clock' }
+    if (h.provider) record.provider = JSON.parse(h.provider) as ProviderInfo
+    return record
+  }
+
+  /** Adds a provider event (webhook) to a message's record. */
+  async appendEvent (id: string, event: ProviderEvent): Promise<void> {
+    await this.#redis.pipeline().rpush(this.#keys.events(id), JSON.stringify(event))
+      .pexpire(this.#keys.events(id), this.#ttlMs).exec()
+  }
+}
+
+/**
+ * The record of a message the worker has not finished with, derived from its job: the queue is
+ * the truth for waiting states, so nothing extra is written on the ingest path.
+ */
+export function recordFromJob (job: Job<JobData>, state: string, stored: MessageRecord | null): MessageRecord {
+  const d = job.data
+  const status = stateToStatus(state, job.attemptsMade, d, stored)
+  const base: MessageRecord = stored ?? {
+    id: d.id,
+    messageId: d.messageId,
+    domain: d.domain,
+    region: d.region,
+    status,
+    attempts: 0,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.createdAt),
+    error: null,
+    history: [],
+    events: []
+  }
+  const record = { ...base, status }
+  if (d.sendAt !== null && !record.sendAt) record.sendAt = iso(d.sendAt)
+  return record
+}
+
+function stateToStatus (state: string, attemptsMade: number, d: JobData, stored: MessageRecord | null): Status {
+  if (state === 'active') return 'sending'
+  if (state === 'failed') return 'failed'
+  if (state === 'completed') return 'sent'
+  if (stored && (stored.status === 'retrying' || stored.status === 'held')) return stored.status
+  if (state === 'delayed') return attemptsMade > 0 ? 'retrying' : (d.sendAt !== null ? 'scheduled' : 'queued')
+  return 'queued'
+}

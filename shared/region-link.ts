@@ -1,0 +1,62 @@
+import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Config, Region } from './config.js'
+import { createKeys, type Keys } from './keys.js'
+import { queueName, type JobData } from './queues.js'
+import { RecordStore } from './records.js'
+import { createRedis, type RedisRole } from './redis.js'
+
+/**
+ * Everything one process holds for one region: its queue and record store, each on its own
+ * connection to that region's Redis, so a region's data is only ever written to its own Redis.
+ * (Two connections: a pipeline on the connection BullMQ loaded its scripts on would resend them.)
+ */
+export interface RegionLink {
+  readonly region: Region
+  readonly queue: Queue<JobData>
+  readonly store: RecordStore
+  readonly keys: Keys
+  /** For BullMQ (queue, worker). */
+  readonly queueRedis: Redis
+  /** For records, idempotency, rates and holds. */
+  readonly storeRedis: Redis
+}
+
+export interface RegionLinks {
+  readonly links: ReadonlyMap<Region, RegionLink>
+  get(region: Region): RegionLink
+  close(): Promise<void>
+}
+
+export function openRegionLinks (config: Config, role: RedisRole, regions: Iterable<Region>): RegionLinks {
+  const keys = createKeys(config.prefix)
+  const links = new Map<Region, RegionLink>()
+  for (const region of new Set(regions)) {
+    const queueRedis = createRedis(config.redisUrl[region], role, `${role}-queue-${region}`)
+    const storeRedis = createRedis(config.redisUrl[region], role, `${role}-store-${region}`)
+    const queue = new Queue<JobData>(queueName(region), { connection: queueRedis, prefix: config.prefix })
+    queue.on('error', () => {}) // surfaced through commands and /readyz
+    links.set(region, { region, queue, store: new RecordStore(storeRedis, keys, config.outcomeTtlDays), keys, queueRedis, storeRedis })
+  }
+  let closing: Promise<void> | null = null
+  return {
+    links,
+    get (region) {
+      const link = links.get(region)
+      if (!link) throw new Error(`region ${region} is not open in this process`)
+      return link
+    },
+    close () {
+      closing ??= (async () => {
+        await Promise.allSettled([...links.values()].map((l) => l.queue.close()))
+        await Promise.allSettled([...links.values()].flatMap((l) => [l.queueRedis.quit(), l.storeRedis.quit()]))
+      })()
+      return closing
+    }
+  }
+}
+
+/** Regions that have at least one configured domain. */
+export function configuredRegions (config: Config): Region[] {
+  return [...new Set([...config.domains.values()].map((d) => d.region))]
+}
