@@ -1,0 +1,70 @@
+--[[
+  Takes one send token from a domain's token bucket. One bucket per domain, shared by every
+  worker process, so a domain's ratePerSecond holds across all of them and across restarts.
+
+  Input:
+    KEYS[1] the domain's bucket, a hash (<prefix>:rate:<domain>):
+              tokens     milli-tokens left (1000 = one send), fractional
+              ts         epoch ms the bucket was last refilled; never moves back (see ARGV[4])
+              slowUntil  epoch ms; before it the rate is halved, floor 1/s (written by slowDown)
+
+    ARGV[1] ratePerSecond, > 0
+    ARGV[2] now, epoch ms from the caller's clock
+    ARGV[3] burstMs: the bucket holds at most burstMs worth of the (effective) rate, and never
+            less than one token. Any window of w ms then grants at most rate * (w + burstMs) / 1000.
+    ARGV[4] maxSkewMs: a `ts` further ahead of `now` than this came from a clock that is wrong
+            (ours or another worker's); the bucket restarts from `now` instead of stalling.
+
+  Output:
+    0     the token was taken: the send may go now
+    n > 0 milliseconds to wait before asking again
+
+  Clocks: `now` comes from each worker, so skew between workers matters. Refill only ever counts
+  time past the latest `ts` seen, so a slow clock cannot refill twice; a caller behind `ts` is told
+  to wait the difference too. Skew therefore costs at most one bucket of extra sends (on a reset
+  past maxSkewMs) or a stall of up to maxSkewMs; keep worker clocks NTP-synced.
+]]
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local burstMs = tonumber(ARGV[3])
+local maxSkewMs = tonumber(ARGV[4])
+
+local state = redis.call('HMGET', key, 'tokens', 'ts', 'slowUntil')
+local slowUntil = tonumber(state[3]) or 0
+local slowRate = math.max(math.min(rate, 1), rate / 2)
+local fullRate = rate
+if now < slowUntil then
+  rate = slowRate
+end
+
+-- rate tokens/s == rate milli-tokens/ms
+local capacity = math.max(1000, rate * burstMs)
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil or ts - now > maxSkewMs then
+  tokens = capacity
+  ts = now
+elseif now > ts then
+  -- Time before slowUntil refills at the slow rate, time after it at the full rate.
+  local slowMs = math.max(0, math.min(now, slowUntil) - ts)
+  tokens = tokens + slowMs * slowRate + (now - ts - slowMs) * fullRate
+  ts = now
+end
+if tokens > capacity then
+  tokens = capacity
+end
+
+local wait = 0
+if tokens >= 1000 then
+  tokens = tokens - 1000
+else
+  wait = math.ceil((1000 - tokens) / rate) + math.max(0, ts - now)
+end
+
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(ts))
+-- Keep the key while it still means something: until a drained bucket is full again, or the
+-- slowdown ends. An absent key is a full bucket, so an idle domain costs nothing.
+local keepMs = math.max(math.ceil(capacity / rate), slowUntil - now) + 1000
+redis.call('PEXPIRE', key, math.ceil(keepMs))
+return wait
