@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs'
 import { loadConfig, type Config } from './config.js'
 
 /** Entry files only: the config from this process's environment, or one line on stderr and exit 1. */
-export function loadConfigOrExit (): Config {
+export function loadConfigOrExit (overrides: Record<string, string> = {}): Config {
   try {
     return loadConfig({
-      env: process.env,
+      env: { ...process.env, ...overrides },
       readFile: (path) => {
         try {
           return readFileSync(path, 'utf8')

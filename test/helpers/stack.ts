@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { loadConfig, type Config, type Region } from '../../shared/config.js'
+import { createLogger } from '../../shared/logger.js'
+import { configuredRegions, openRegionLinks, type RegionLinks } from '../../shared/region-link.js'
+import { buildApi } from '../../services/api/app.js'
+import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
+import { createMailgunClient, type MailgunClient } from '../../services/worker/mailgun-client.js'
+import { startWorker, type RunningWorker } from '../../services/worker/worker.js'
+import { testRedisUrl, uniquePrefix } from './redis.js'
+
+export interface StackDomain { name: string, region: Region, ratePerSecond?: number }
+
+export interface StackOptions {
+  domains?: StackDomain[]
+  /** Extra clients: name → allowed domains. A client "main" with ["*"] always exists. */
+  clients?: Record<string, string[]>
+  env?: Record<string, string>
+  /** Start the worker (default true). */
+  worker?: boolean
+}
+
+export interface Stack {
+  api: FastifyInstance
+  config: Config
+  sims: Record<Region, Simulator>
+  /** Client keys by client name. */
+  clientKeys: Record<string, string>
+  sendingKeys: Record<string, string>
+  /** Every log line the stack wrote (level trace), for secret scans. */
+  logs: string[]
+  links: RegionLinks
+  worker: RunningWorker | null
+  /** Authorization header for a client. */
+  auth(client?: string): { authorization: string }
+  close(): Promise<void>
+}
+
+const secret = (label: string): string => `${label}-${randomBytes(10).toString('hex')}`
+
+/** The whole pipeline in this process: real Redis, two real simulators (us, eu), API and worker. */
+export async function startStack (opts: StackOptions = {}): Promise<Stack> {
+  const domains = opts.domains ?? [{ name: 'mg.example.com', region: 'us' }]
+  const sendingKeys = Object.fromEntries(domains.map((d) => [d.name, secret('sending')]))
+  const clientKeys: Record<string, string> = { main: secret('client') }
+  for (const name of Object.keys(opts.clients ?? {})) clientKeys[name] = secret('client')
+  const simOf = (region: Region): Promise<Simulator> => startSimulator({
+    domains: domains.filter((d) => d.region === region).map((d) => ({ name: d.name, sendingKey: sendingKeys[d.name] as string }))
+  })
+  const sims = { us: await simOf('us'), eu: await simOf('eu') }
+  const file = {
+    clients: [{ name: 'main', key: clientKeys.main, domains: ['*'] },
+      ...Object.entries(opts.clients ?? {}).map(([name, ds]) => ({ name, key: clientKeys[name], domains: ds }))],
+    domains: domains.map((d) => ({ name: d.name, region: d.region, sendingKey: sendingKeys[d.name], ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}) }))
+  }
+  const config = loadConfig({
+    env: {
+      REDIS_URL: testRedisUrl(),
+      MAILQUEUE_PREFIX: uniquePrefix(),
+      MAILGUN_API_BASE_US: sims.us.url,
+      MAILGUN_API_BASE_EU: sims.eu.url,
+      CONFIG_FILE: 'stack.json',
+      BACKOFF_BASE_MS: '50',
+      BACKOFF_CAP_MS: '500',
+      SEND_TIMEOUT_MS: '2000',
+      WORKER_CONCURRENCY: '20',
+      ...opts.env
+    },
+    readFile: () => JSON.stringify(file)
+  })
+  const logs: string[] = []
+  const logger = createLogger('trace', { write: (line: string) => { logs.push(line) } })
+  const regions = configuredRegions(config)
+  const links = openRegionLinks(config, 'producer', regions)
+  const workerLinks = openRegionLinks(config, 'worker', regions)
+  const client: MailgunClient = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: 20 })
+  const worker = opts.worker === false ? null : await startWorker({ config, links: workerLinks, logger, client })
+  const api = await buildApi({ config, links, logger })
+  await api.ready()
+  return {
+    api, config, sims, clientKeys, sendingKeys, logs, links, worker,
+    auth: (name = 'main') => ({ authorization: `Bearer ${clientKeys[name]}` }),
+    async close () {
+      await api.close()
+      await worker?.close()
+      await client.close()
+      await Promise.all([links.close(), workerLinks.close()])
+      await Promise.all([sims.us.close(), sims.eu.close()])
+    }
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value !== undefined) return value
+    } catch (err) { last = err }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+export function message (domain: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { domain, from: `Shop <shop@${domain}>`, to: ['user@example.com'], subject: 'Hi', text: 'Hello', ...extra }
+}

@@ -1,0 +1,73 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { inspect } from 'node:util'
+import { loadConfig } from '../../shared/config.js'
+
+const good = {
+  clients: [{ name: 'shop', key: 'env:SHOP_KEY', domains: ['mg.example.com'] }],
+  domains: [
+    { name: 'mg.example.com', region: 'us', sendingKey: 'env:MG_KEY', ratePerSecond: 100 },
+    { name: 'mg.example.eu', region: 'eu', sendingKey: 'key-eu' }
+  ]
+}
+const load = (file: unknown, env: Record<string, string> = {}) => loadConfig({
+  env: { SHOP_KEY: 'client-secret', MG_KEY: 'sending-secret', ...env },
+  readFile: (path) => (path === './mailqueue.json' && file !== null ? JSON.stringify(file) : null)
+})
+const fails = (file: unknown, env: Record<string, string>, expected: RegExp): void => {
+  assert.throws(() => load(file, env), (err: Error) => {
+    assert.equal(err.name, 'ConfigError')
+    assert.ok(!err.message.includes('\n'), 'one line')
+    assert.match(err.message, expected)
+    return true
+  })
+}
+
+test('defaults and env: references resolve; secrets are wrapped', () => {
+  const c = load(good)
+  assert.equal(c.configFile, './mailqueue.json')
+  assert.equal(c.port, 3000)
+  assert.equal(c.maxAttempts, 8)
+  assert.deepEqual(c.redisUrl, { us: 'redis://127.0.0.1:6379', eu: 'redis://127.0.0.1:6379' })
+  assert.equal(c.mailgunBase.eu, 'https://api.eu.mailgun.net')
+  assert.equal(c.domains.get('mg.example.com')?.sendingKey.reveal(), 'sending-secret')
+  assert.equal(c.domains.get('mg.example.com')?.ratePerSecond, 100)
+  assert.ok(!inspect(c, { depth: 10 }).includes('sending-secret'))
+  assert.ok(!JSON.stringify([...c.domains.values()]).includes('key-eu'))
+  assert.ok(Object.isFrozen(c))
+})
+
+test('per-region Redis and numbers come from the environment', () => {
+  const c = load(good, { REDIS_URL_EU: 'redis://eu:6379', PORT: '8080', WORKER_REGIONS: 'eu' })
+  assert.equal(c.redisUrl.eu, 'redis://eu:6379')
+  assert.equal(c.redisUrl.us, 'redis://127.0.0.1:6379')
+  assert.equal(c.port, 8080)
+  assert.deepEqual(c.workerRegions, ['eu'])
+})
+
+test('no file → sandbox (configFile null); a named missing file is an error', () => {
+  assert.equal(load(null).configFile, null)
+  fails(null, { CONFIG_FILE: '/nope.json' }, /^\/nope\.json: file not found/)
+})
+
+test('bad files give one line naming the file and the field', () => {
+  fails({ ...good, domains: [good.domains[0], { ...good.domains[1], region: 'asia' }] }, {}, /^\.\/mailqueue\.json: domains\[1\]\.region must be "us" or "eu"$/)
+  fails({ ...good, domains: [{ ...good.domains[0], sendingKey: 'env:MISSING' }] }, {}, /domains\[0\]\.sendingKey refers to env:MISSING, which is not set/)
+  fails({ ...good, clients: [{ name: 'x', domains: ['*'] }] }, {}, /clients\[0\] needs exactly one of "key" or "keySha256"/)
+  fails({ ...good, clients: [{ name: 'x', key: 'k', domains: ['other.com'] }] }, {}, /clients\[0\]\.domains\[0\] "other\.com" is not a configured domain/)
+  fails({ ...good, domains: [{ ...good.domains[0], ratePerSecond: 'fast' }] }, {}, /domains\[0\]\.ratePerSecond must be a number/)
+  fails({ ...good, extra: 1 }, {}, /extra is not a known field/)
+  assert.throws(() => loadConfig({ env: {}, readFile: () => '{oops' }), /mailqueue\.json: not valid JSON/)
+})
+
+test('bad environment values name the variable', () => {
+  fails(good, { PORT: 'eighty' }, /^environment: PORT must be/)
+  fails(good, { WORKER_REGIONS: 'us,asia' }, /^environment: WORKER_REGIONS has the wrong format/)
+  fails(good, { REDIS_URL: 'localhost:6379' }, /^environment: REDIS_URL has the wrong format/)
+})
+
+test('a client may be given by the SHA-256 of its key', () => {
+  const c = load({ ...good, clients: [{ name: 'ops', keySha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', domains: ['*'] }] })
+  assert.equal(c.clients[0]?.domains, '*')
+  assert.equal(c.clients[0]?.keySha256.toString('hex'), '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')
+})
