@@ -16,6 +16,10 @@ export interface Keys {
   readonly outcomes: string
   /** Hash: cluster-wide counters by `<what>|<region>|<domain>`, read by /metrics. */
   readonly stats: string
+  /** Hash: `domain:<name>` / `region:<name>` → JSON hold ({reason, since}). */
+  readonly holds: string
+  /** Set: ids of jobs deferred because their domain is held, promoted on resume. */
+  heldJobs(domain: string): string
 }
 
 export function createKeys (prefix: string): Keys {
@@ -26,6 +30,8 @@ export function createKeys (prefix: string): Keys {
     events: (id) => `${prefix}:ev:${id}`,
     idempotency: (client, key) => `${prefix}:idem:${client}:${key}`,
     outcomes: `${prefix}:outcomes`,
-    stats: `${prefix}:stats`
+    stats: `${prefix}:stats`,
+    holds: `${prefix}:holds`,
+    heldJobs: (domain) => `${prefix}:held:${domain}`
   }
 }

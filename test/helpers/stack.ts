@@ -91,13 +91,13 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15000): Promise<T> {
+export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15000): Promise<Exclude<T, undefined>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
     try {
       const value = await check()
-      if (value !== undefined) return value
+      if (value !== undefined) return value as Exclude<T, undefined>
     } catch (err) { last = err }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
     await new Promise((resolve) => setTimeout(resolve, 25))

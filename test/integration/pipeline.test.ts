@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { MessageRecord } from '../../shared/records.js'
 import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
 
 describe('send pipeline', () => {
@@ -21,18 +22,18 @@ describe('send pipeline', () => {
     assert.match(accepted.messageId, /^<.+@mg\.example\.com>$/)
     const record = await eventually(async () => {
       const r = await stack.api.inject({ url: `/v1/messages/${accepted.id}`, headers: stack.auth() })
-      return r.json().status === 'sent' ? r.json() : undefined
+      return r.json().status === 'sent' ? r.json<MessageRecord>() : undefined
     }, 'record sent')
     stack.sims.us.setDateHeader(null)
-    assert.equal(record.provider.id, accepted.messageId)
-    assert.equal(record.provider.status, 200)
-    assert.equal(record.provider.message, 'Queued. Thank you.')
+    assert.equal(record.provider?.id, accepted.messageId)
+    assert.equal(record.provider?.status, 200)
+    assert.equal(record.provider?.message, 'Queued. Thank you.')
     assert.equal(record.sentAt, '2011-10-13T18:02:00.000Z')
     assert.equal(record.sentAtSource, 'provider')
     assert.equal(record.attempts, 1)
     assert.equal(record.region, 'us')
     assert.equal(record.history.length, 1)
-    assert.equal(record.history[0].outcome, 'sent')
+    assert.equal(record.history[0]?.outcome, 'sent')
     assert.match(record.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     const got = stack.sims.us.received().find((m) => m.messageId === accepted.messageId)
     assert.ok(got, 'simulator received it')

@@ -1,0 +1,59 @@
+import type { Redis } from 'ioredis'
+import type { Queue } from 'bullmq'
+import type { Keys } from './keys.js'
+import type { JobData } from './queues.js'
+
+/** A paused domain (its key was rejected) or region (it keeps failing). */
+export interface Hold {
+  reason: string
+  /** ISO 8601 UTC. */
+  since: string
+}
+
+export type HoldScope = 'domain' | 'region'
+
+/**
+ * Holds live in one Redis hash per region so every worker process and the API see the same
+ * state. Jobs deferred by a domain hold are remembered so a resume can send them at once.
+ */
+export class HoldStore {
+  readonly #redis: Redis
+  readonly #keys: Keys
+  constructor (redis: Redis, keys: Keys) {
+    this.#redis = redis
+    this.#keys = keys
+  }
+
+  /** Sets a hold unless one is already there (the first reason and time win). */
+  async hold (scope: HoldScope, name: string, reason: string, now: number): Promise<boolean> {
+    const set = await this.#redis.hsetnx(this.#keys.holds, `${scope}:${name}`, JSON.stringify({ reason, since: new Date(now).toISOString() }))
+    return set === 1
+  }
+
+  async all (): Promise<Map<string, Hold>> {
+    const raw = await this.#redis.hgetall(this.#keys.holds)
+    return new Map(Object.entries(raw).map(([field, json]) => [field, JSON.parse(json) as Hold]))
+  }
+
+  /** Remembers a job deferred by its domain's hold. */
+  async rememberHeld (domain: string, jobId: string): Promise<void> {
+    await this.#redis.sadd(this.#keys.heldJobs(domain), jobId)
+  }
+
+  /**
+   * Lifts a hold; for a domain, the jobs it deferred are promoted so they send now. Returns false
+   * when there was no such hold.
+   */
+  async release (scope: HoldScope, name: string, queue: Queue<JobData>): Promise<boolean> {
+    const removed = await this.#redis.hdel(this.#keys.holds, `${scope}:${name}`)
+    if (scope === 'domain') {
+      const ids = await this.#redis.smembers(this.#keys.heldJobs(name))
+      await Promise.allSettled(ids.map(async (id) => {
+        const job = await queue.getJob(id)
+        if (job && await job.isDelayed()) await job.promote()
+      }))
+      if (ids.length > 0) await this.#redis.srem(this.#keys.heldJobs(name), ...ids)
+    }
+    return removed === 1
+  }
+}
