@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
 import { resolve } from 'node:path'
 import { createLogger } from '../shared/logger.js'
+import { createMetrics } from '../shared/metrics.js'
 import { loadConfigOrExit, onShutdown } from '../shared/process.js'
 import { configuredRegions, openRegionLinks } from '../shared/region-link.js'
 import { startRedisServer, type RedisServerHandle } from '../shared/redis-server.js'
@@ -53,8 +54,9 @@ const logger = createLogger(config.logLevel)
 const apiLinks = openRegionLinks(config, 'producer', configuredRegions(config))
 const workerLinks = openRegionLinks(config, 'worker', configuredRegions(config).filter((r) => config.workerRegions.includes(r)))
 const client = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: config.workerConcurrency })
-const worker = await startWorker({ config, links: workerLinks, logger, client })
-const app = await buildApi({ config, links: apiLinks, logger })
+const metrics = createMetrics(apiLinks)
+const worker = await startWorker({ config, links: workerLinks, logger, client, metrics })
+const app = await buildApi({ config, links: apiLinks, logger, metrics })
 
 onShutdown(async () => {
   await app.close()

@@ -3,17 +3,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/logger.js'
+import type { Metrics } from '../../shared/metrics.js'
 import type { RegionLinks } from '../../shared/region-link.js'
 import { errorHandler } from './errors.js'
 import { authPlugin } from './plugins/auth.js'
 import { docsPlugin } from './plugins/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { messagesRoutes } from './routes/messages.js'
+import { metricsRoutes } from './routes/metrics.js'
 
 export interface ApiDeps {
   config: Config
   links: RegionLinks
   logger: Logger
+  metrics: Metrics
   clock?: Clock
 }
 
@@ -21,7 +24,7 @@ export interface ApiDeps {
 const BODY_LIMIT_BYTES = 36 * 1024 * 1024
 
 /** The API as a function of its dependencies; never listens, never reads the environment. */
-export async function buildApi ({ config, links, logger, clock = systemClock }: ApiDeps): Promise<FastifyInstance> {
+export async function buildApi ({ config, links, logger, metrics, clock = systemClock }: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     // One log line per request would cost more than the rest of the ingest path; errors are logged.
@@ -33,7 +36,8 @@ export async function buildApi ({ config, links, logger, clock = systemClock }: 
   await app.register(docsPlugin)
   await app.register(authPlugin, { clients: config.clients })
   await app.register(healthRoutes, { links })
-  await app.register(messagesRoutes, { config, links, clock })
+  await app.register(metricsRoutes, { metrics })
+  await app.register(messagesRoutes, { config, links, clock, metrics })
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })

@@ -1,6 +1,7 @@
 /** `npm run start:api`: the HTTP API alone. */
 import { configuredRegions, openRegionLinks } from '../../shared/region-link.js'
 import { createLogger } from '../../shared/logger.js'
+import { createMetrics } from '../../shared/metrics.js'
 import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
 import { buildApi } from './app.js'
 
@@ -11,7 +12,7 @@ if (config.configFile === null) {
 }
 const logger = createLogger(config.logLevel)
 const links = openRegionLinks(config, 'producer', configuredRegions(config))
-const app = await buildApi({ config, links, logger })
+const app = await buildApi({ config, links, logger, metrics: createMetrics(links) })
 onShutdown(async () => {
   await app.close()
   await links.close()

@@ -3,6 +3,7 @@ import type { Config } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { parseRfc2822 } from '../../shared/dates/index.js'
 import type { Logger } from '../../shared/logger.js'
+import type { Metrics } from '../../shared/metrics.js'
 import { queueName, type JobData } from '../../shared/queues.js'
 import type { HistoryEntry, Outcome, ProviderInfo } from '../../shared/records.js'
 import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
@@ -15,6 +16,8 @@ export interface WorkerDeps {
   links: RegionLinks
   logger: Logger
   client: MailgunClient
+  /** Send latency is observed here when given. */
+  metrics?: Metrics
   clock?: Clock
   random?: () => number
 }
@@ -50,8 +53,10 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
         await record(link, jlog, job, { status: 'failed', attempt: job.attemptsMade + 1, error: `domain ${job.data.domain} is not configured`, answer: null })
         throw new UnrecoverableError(`domain ${job.data.domain} is not configured`)
       }
+      const started = performance.now()
       const answer = await client.send(region, job.data, authorization)
       const decision = decide(answer, job.attemptsMade + 1, clock.now(), policy, random)
+      deps.metrics?.sendSeconds.observe({ region, outcome: decision.kind }, (performance.now() - started) / 1000)
       await apply(decision, answer, job, token, link, jlog)
     }, {
       connection: link.queueRedis,

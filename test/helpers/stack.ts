@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig, type Config, type Region } from '../../shared/config.js'
 import { createLogger } from '../../shared/logger.js'
+import { createMetrics } from '../../shared/metrics.js'
 import { configuredRegions, openRegionLinks, type RegionLinks } from '../../shared/region-link.js'
 import { buildApi } from '../../services/api/app.js'
 import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
@@ -74,8 +75,9 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const links = openRegionLinks(config, 'producer', regions)
   const workerLinks = openRegionLinks(config, 'worker', regions)
   const client: MailgunClient = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: 20 })
-  const worker = opts.worker === false ? null : await startWorker({ config, links: workerLinks, logger, client })
-  const api = await buildApi({ config, links, logger })
+  const metrics = createMetrics(links)
+  const worker = opts.worker === false ? null : await startWorker({ config, links: workerLinks, logger, client, metrics })
+  const api = await buildApi({ config, links, logger, metrics })
   await api.ready()
   return {
     api, config, sims, clientKeys, sendingKeys, logs, links, worker,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Config, Region } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
+import type { Metrics } from '../../../shared/metrics.js'
 import type { JobData } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
@@ -12,12 +13,12 @@ import { replayOrClaim } from '../idempotency.js'
 import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
 import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
 
-export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock }
+export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
 
 const checkMessage = TypeCompiler.Compile(MessageSchema)
 
 /** /v1/messages: ingest one or many, read a record. */
-export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock }) => {
+export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock, metrics }) => {
   app.addHook('onRequest', app.authenticate)
 
   app.post('/v1/messages', {
@@ -38,6 +39,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     } else {
       await enqueue(links, config, data, now)
     }
+    metrics.accepted.inc({ domain: data.domain, region: data.region })
     return reply.code(202).send(answer)
   })
 
@@ -61,6 +63,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
       }
     })
     if (jobs.length > 0) await enqueueMany(links, config, jobs, now)
+    for (const j of jobs) metrics.accepted.inc({ domain: j.domain, region: j.region })
     return reply.code(jobs.length === results.length ? 202 : 207).send({ results })
   })
 
