@@ -1,0 +1,110 @@
+import { bearer, message } from '../fixtures.js'
+import { JsonClient, paced } from '../load.js'
+import { normalizeMessageId, SimClient } from '../sim-client.js'
+import { fmtInt, fmtMs, percentile, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
+import { flushRedis, mailqueueAvailable, startMailqueueApi, startMailqueueWorker } from '../stack.js'
+import type { Service } from '../processes.js'
+
+const RATE = 1000
+
+/** Sends `count` messages and waits until the simulator has them: the worker is then up and warm. */
+async function warmUp (client: JsonClient, sim: SimClient, count: number): Promise<void> {
+  await sim.reset()
+  const base = (await sim.stats()).received
+  await paced(RATE, count / RATE, async (i) => {
+    const answer = await client.post('/v1/messages', message(i))
+    if (answer.status !== 202) throw new Error(`warm-up POST answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`)
+  })
+  await sim.waitForReceived(base + count, 60_000)
+}
+
+export const latency: Scenario = {
+  name: 'latency',
+  title: 'accept→sent latency',
+  steps: 1,
+  async run (ctx: Context, out: ScenarioResult): Promise<void> {
+    const seconds = ctx.secs(10, 3)
+    const done = ctx.progress.step(`accept→sent latency at ${fmtInt(RATE)} msg/s for ${seconds} s`)
+    const avail = mailqueueAvailable()
+    if (!avail.api || !avail.worker) {
+      done('skipped: mailqueue API or worker missing')
+      out.notes.push('latency: mailqueue API or worker missing, not measured')
+      return
+    }
+    await flushRedis(ctx.stack)
+    const sim = new SimClient(ctx.stack.simUrl)
+    const services: Service[] = []
+    try {
+      const api = await startMailqueueApi(ctx.stack)
+      services.push(api.svc)
+      services.push(await startMailqueueWorker(ctx.stack))
+      const client = new JsonClient(api.url, bearer(ctx.stack.clientKey), 50)
+      await warmUp(client, sim, 500)
+      await sim.reset()
+      const base = (await sim.stats()).received
+
+      const acceptedAt = new Map<string, number>()
+      const ingestMs: number[] = []
+      let rejected = 0
+      let failed = 0
+      const run = await paced(RATE, seconds, async (i) => {
+        const t0 = performance.now()
+        try {
+          const answer = await client.post('/v1/messages', message(i))
+          const now = Date.now()
+          ingestMs.push(performance.now() - t0)
+          const id = (answer.body as { messageId?: unknown }).messageId
+          if (answer.status === 202 && typeof id === 'string') acceptedAt.set(normalizeMessageId(id), now)
+          else rejected++
+        } catch {
+          failed++
+        }
+      })
+      let drained = true
+      try {
+        await sim.waitForReceived(base + acceptedAt.size, 30_000)
+      } catch {
+        drained = false
+      }
+      await client.close()
+      const arrivals = await sim.received()
+
+      const latencies: number[] = []
+      for (const r of arrivals) {
+        const accepted = acceptedAt.get(r.messageId)
+        if (accepted !== undefined) { latencies.push(r.at - accepted); acceptedAt.delete(r.messageId) }
+      }
+      latencies.sort((a, b) => a - b)
+      ingestMs.sort((a, b) => a - b)
+      const figures = {
+        targetRate: RATE,
+        seconds,
+        achievedRate: run.started / (run.elapsedMs / 1000),
+        sent: run.started,
+        accepted: run.started - rejected - failed,
+        rejected,
+        failed,
+        matched: latencies.length,
+        missing: acceptedAt.size,
+        drained,
+        acceptToSentP50Ms: percentile(latencies, 50),
+        acceptToSentP99Ms: percentile(latencies, 99),
+        acceptToSentMaxMs: latencies[latencies.length - 1] ?? NaN,
+        ingestP50Ms: percentile(ingestMs, 50),
+        ingestP99Ms: percentile(ingestMs, 99)
+      }
+      const result = `p50 ${fmtMs(figures.acceptToSentP50Ms)}, p99 ${fmtMs(figures.acceptToSentP99Ms)} (${fmtInt(figures.achievedRate)} msg/s offered, ${fmtInt(figures.matched)} matched, ${figures.missing} missing, ${rejected + failed} refused; ingest p99 ${fmtMs(figures.ingestP99Ms)})`
+      done(result)
+      Object.assign(out.figures, figures)
+      out.rows.push({
+          scenario: 'accept→sent latency',
+          subject: `mailqueue API + worker, ${fmtInt(RATE)} msg/s`,
+          result,
+          target: 'p99 ≤ 50 ms, none missing',
+        pass: figures.acceptToSentP99Ms <= 50 && figures.missing === 0 && rejected + failed === 0 && figures.matched > 0
+      })
+    } finally {
+      await Promise.all(services.map(async (s) => await s.stop()))
+    }
+  }
+}
