@@ -20,6 +20,11 @@ export interface Keys {
   readonly holds: string
   /** Set: ids of jobs deferred because their domain is held, promoted on resume. */
   heldJobs(domain: string): string
+  /**
+   * Sorted set: ids of a region's failed messages scored by failure time (epoch ms), for
+   * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
+   */
+  failed(region: string): string
 }
 
 export function createKeys (prefix: string): Keys {
@@ -32,6 +37,7 @@ export function createKeys (prefix: string): Keys {
     outcomes: `${prefix}:outcomes`,
     stats: `${prefix}:stats`,
     holds: `${prefix}:holds`,
-    heldJobs: (domain) => `${prefix}:held:${domain}`
+    heldJobs: (domain) => `${prefix}:held:${domain}`,
+    failed: (region) => `${prefix}:failed:${region}`
   }
 }

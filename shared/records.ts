@@ -59,6 +59,13 @@ export interface Outcome {
   error?: string | null
 }
 
+/** One entry of the failed-message index. */
+export interface FailedEntry {
+  id: string
+  /** Epoch ms of the failure. */
+  at: number
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString()
 
 /**
@@ -123,6 +130,31 @@ export class RecordStore {
       'id', job.id, 'domain', job.domain, 'region', job.region, 'status', o.status,
       'attempts', fields.attempts as string, 'at', fields.updatedAt as string, 'error', fields.error as string)
     p.hincrby(k.stats, `${o.status}|${job.region}|${job.domain}`, 1)
+    // Only failures are indexed: one entry per failed message (memory stays proportional to
+    // failures, not traffic) and listing/replaying them needs no scan of every record. Any other
+    // outcome (queued again after a retry, sent, cancelled) takes the message out of the index.
+    const failed = k.failed(job.region)
+    if (o.status === 'failed') {
+      // Entries older than the TTL belong to expired records; trimming on failures keeps it cheap.
+      p.zadd(failed, o.at, job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
+    } else {
+      p.zrem(failed, job.id)
+    }
+  }
+
+  /**
+   * A slice of the region's failed-message index, newest first (equal times by id, descending):
+   * entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or `-inf`),
+   * at most `count` of them (all when omitted).
+   */
+  async failedRange (region: Region, max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
+    const key = this.#keys.failed(region)
+    const raw = count === undefined
+      ? await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES')
+      : await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, count)
+    const entries: FailedEntry[] = []
+    for (let i = 0; i + 1 < raw.length; i += 2) entries.push({ id: raw[i] as string, at: Number(raw[i + 1]) })
+    return entries
   }
 
   /** The stored record, or null when the worker has not written one yet. */

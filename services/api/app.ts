@@ -8,7 +8,9 @@ import type { RegionLinks } from '../../shared/region-link.js'
 import { errorHandler } from './errors.js'
 import { authPlugin } from './plugins/auth.js'
 import { docsPlugin } from './plugins/docs.js'
+import { domainsRoutes } from './routes/domains.js'
 import { healthRoutes } from './routes/health.js'
+import { messageAdminRoutes } from './routes/message-admin.js'
 import { messagesRoutes } from './routes/messages.js'
 import { metricsRoutes } from './routes/metrics.js'
 
@@ -38,6 +40,8 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(healthRoutes, { links })
   await app.register(metricsRoutes, { metrics })
   await app.register(messagesRoutes, { config, links, clock, metrics })
+  await app.register(messageAdminRoutes, { config, links, clock })
+  await app.register(domainsRoutes, { config, links })
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })

@@ -1,0 +1,56 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { RecordSchema } from './record.js'
+
+/** Page size of `GET /v1/messages` when no `limit` is given, and the most it may ask for. */
+export const DEFAULT_PAGE_SIZE = 50
+export const MAX_PAGE_SIZE = 500
+
+/** DELETE /v1/messages/:id. */
+export const CancelledSchema = Type.Object({
+  id: Type.String(),
+  status: Type.Literal('cancelled')
+})
+
+/**
+ * GET /v1/messages. The app's ajv does not coerce types, so `limit` arrives as the string it is
+ * in the URL. `status` is checked in the route, to answer with a message naming the field.
+ */
+export const ListQuerySchema = Type.Object({
+  status: Type.Optional(Type.String({ description: 'must be "failed": only failed messages are indexed' })),
+  domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'opaque; the `cursor` of the previous page' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` }))
+}, { additionalProperties: false })
+export type ListQuery = Static<typeof ListQuerySchema>
+
+export const RecordPageSchema = Type.Object({
+  records: Type.Array(RecordSchema),
+  cursor: Type.Union([Type.String(), Type.Null()], { description: 'null when there is nothing more; a page may hold fewer records than asked and still have a cursor' })
+})
+
+/** POST /v1/messages/replay: failed messages of a domain, bounded by failure time. */
+export const ReplaySchema = Type.Object({
+  domain: Type.String({ minLength: 1, maxLength: 253 }),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant, inclusive' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant, inclusive' }))
+}, { additionalProperties: false })
+
+export const ReplayedSchema = Type.Object({ replayed: Type.Integer() })
+
+const HoldSchema = Type.Object({ reason: Type.String(), since: Type.String({ format: 'date-time' }) })
+
+/** One configured domain as `GET /v1/domains` shows it; never its keys. */
+export const DomainSchema = Type.Object({
+  name: Type.String(),
+  region: Type.String(),
+  ratePerSecond: Type.Union([Type.Number(), Type.Null()]),
+  state: Type.Union([Type.Literal('active'), Type.Literal('held')]),
+  hold: Type.Optional(HoldSchema)
+})
+export type DomainView = Static<typeof DomainSchema>
+
+export const DomainListSchema = Type.Object({ domains: Type.Array(DomainSchema) })
+
+export const DomainParamsSchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) })
+
+export const ResumedSchema = Type.Object({ name: Type.String(), state: Type.Literal('active') })
