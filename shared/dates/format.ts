@@ -1,0 +1,74 @@
+/**
+ * Writers: the ISO 8601 form every record stores and the RFC 2822 form Mailgun reads
+ * (`o:deliverytime`). Both take epoch milliseconds and build the text from integer fields; an
+ * invalid argument (NaN, an offset beyond ±23:59) is a bug in the caller and throws `RangeError`.
+ */
+import { civilFromDays, DAY_NAMES, MONTH_NAMES, MS_PER_DAY, weekdayOfDays } from './calendar.js'
+
+/** Largest time value a `Date` holds (ECMA-262 §21.4.1.22 TimeClip). */
+const MAX_TIME = 8.64e15
+
+const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + String(i))
+
+function pad3 (n: number): string {
+  return n < 10 ? '00' + String(n) : n < 100 ? '0' + String(n) : String(n)
+}
+
+function pad4 (n: number): string {
+  return n >= 1000 ? String(n) : n >= 100 ? '0' + String(n) : n >= 10 ? '00' + String(n) : '000' + String(n)
+}
+
+function checkInstant (instant: number, fn: string): number {
+  if (typeof instant !== 'number' || !(Math.abs(instant) <= MAX_TIME)) {
+    throw new RangeError(`${fn}: instant must be epoch milliseconds within ±8.64e15, got ${String(instant)}`)
+  }
+  return Math.trunc(instant)
+}
+
+/**
+ * `instant` as `Date#toISOString` writes it (`2011-10-13T18:02:00.000Z`), built without a Date
+ * for years 0000–9999; other years take the expanded `±YYYYYY` form via `Date`.
+ */
+export function toIso (instant: number): string {
+  const t = checkInstant(instant, 'toIso')
+  const days = Math.floor(t / MS_PER_DAY)
+  const civil = civilFromDays(days)
+  const y = civil / 10_000 | 0
+  if (y < 0 || y > 9999 || days < -719_528) return new Date(t).toISOString()
+  let ms = t - days * MS_PER_DAY
+  const h = ms / 3_600_000 | 0
+  ms -= h * 3_600_000
+  const mi = ms / 60_000 | 0
+  ms -= mi * 60_000
+  const s = ms / 1000 | 0
+  ms -= s * 1000
+  return pad4(y) + '-' + PAD2[(civil / 100 | 0) % 100]! + '-' + PAD2[civil % 100]! + 'T' +
+    PAD2[h]! + ':' + PAD2[mi]! + ':' + PAD2[s]! + '.' + pad3(ms) + 'Z'
+}
+
+/**
+ * RFC 5322 §3.3 date-time of `instant` seen at `offsetMinutes` east of UTC (default 0), always
+ * with a numeric zone: `Thu, 13 Oct 2011 18:02:00 +0000`. Milliseconds are dropped (the grammar
+ * has none). `null` writes `-0000`, RFC 5322's "UTC, local offset unknown".
+ */
+export function formatRfc2822 (instant: number, offsetMinutes: number | null = 0): string {
+  const t = checkInstant(instant, 'formatRfc2822')
+  const off = offsetMinutes ?? 0
+  if (!Number.isInteger(off) || off < -1439 || off > 1439) {
+    throw new RangeError(`formatRfc2822: offsetMinutes must be an integer within ±1439, got ${String(offsetMinutes)}`)
+  }
+  const local = t + off * 60_000
+  const days = Math.floor(local / MS_PER_DAY)
+  const civil = civilFromDays(days)
+  const y = civil / 10_000 | 0
+  if (y < 0 || days < -719_528) throw new RangeError(`formatRfc2822: year ${y} cannot be written in RFC 5322`)
+  let sec = Math.floor((local - days * MS_PER_DAY) / 1000)
+  const h = sec / 3600 | 0
+  sec -= h * 3600
+  const mi = sec / 60 | 0
+  sec -= mi * 60
+  const abs = off < 0 ? -off : off
+  const zone = offsetMinutes === null ? '-0000' : (off < 0 ? '-' : '+') + PAD2[abs / 60 | 0]! + PAD2[abs % 60]!
+  return DAY_NAMES[weekdayOfDays(days)]! + ', ' + PAD2[civil % 100]! + ' ' + MONTH_NAMES[((civil / 100 | 0) % 100) - 1]! + ' ' +
+    pad4(y) + ' ' + PAD2[h]! + ':' + PAD2[mi]! + ':' + PAD2[sec]! + ' ' + zone
+}
