@@ -25,6 +25,8 @@ export const EnvSchema = Type.Object({
   BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 1 }),
   /** Largest backoff, in milliseconds. */
   BACKOFF_CAP_MS: Type.Integer({ default: 300000, minimum: 1 }),
+  /** A region outage shorter than this never fails a message; held messages fail after it. */
+  OUTAGE_LIMIT_HOURS: Type.Number({ default: 72, exclusiveMinimum: 0 }),
   /** Redis key prefix; the outcome stream is `<prefix>:outcomes`. */
   MAILQUEUE_PREFIX: Type.String({ default: 'mailqueue', pattern: '^[A-Za-z0-9_.-]+$' })
 })

@@ -40,6 +40,8 @@ export interface Config {
   readonly logLevel: string
   readonly backoffBaseMs: number
   readonly backoffCapMs: number
+  /** Region outage length after which held messages fail, in hours. */
+  readonly outageLimitHours: number
   /** Redis key prefix (MAILQUEUE_PREFIX). */
   readonly prefix: string
   readonly clients: readonly ClientConfig[]
@@ -76,6 +78,7 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     logLevel: e.LOG_LEVEL,
     backoffBaseMs: e.BACKOFF_BASE_MS,
     backoffCapMs: e.BACKOFF_CAP_MS,
+    outageLimitHours: e.OUTAGE_LIMIT_HOURS,
     prefix: e.MAILQUEUE_PREFIX,
     ...senders
   })

@@ -8,6 +8,11 @@ export interface Hold {
   reason: string
   /** ISO 8601 UTC. */
   since: string
+  /**
+   * For a domain hold: a short hash of the key and region it was set under, so a worker started
+   * with a fixed key or region (a config reload) releases it by itself.
+   */
+  fingerprint?: string
 }
 
 export type HoldScope = 'domain' | 'region'
@@ -25,9 +30,9 @@ export class HoldStore {
   }
 
   /** Sets a hold unless one is already there (the first reason and time win). */
-  async hold (scope: HoldScope, name: string, reason: string, now: number): Promise<boolean> {
-    const set = await this.#redis.hsetnx(this.#keys.holds, `${scope}:${name}`, JSON.stringify({ reason, since: new Date(now).toISOString() }))
-    return set === 1
+  async hold (scope: HoldScope, name: string, reason: string, now: number, fingerprint?: string): Promise<boolean> {
+    const hold: Hold = { reason, since: new Date(now).toISOString(), ...(fingerprint ? { fingerprint } : {}) }
+    return await this.#redis.hsetnx(this.#keys.holds, `${scope}:${name}`, JSON.stringify(hold)) === 1
   }
 
   async all (): Promise<Map<string, Hold>> {

@@ -1,13 +1,17 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
-import type { Config } from '../../shared/config.js'
+import type { Config, Region } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { parseRfc2822 } from '../../shared/dates/index.js'
+import { HoldStore, type Hold } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
 import { queueName, type JobData } from '../../shared/queues.js'
-import type { HistoryEntry, Outcome, ProviderInfo } from '../../shared/records.js'
+import type { HistoryEntry, Outcome, ProviderInfo, Status } from '../../shared/records.js'
 import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
+import { createDomainRate } from './domain-rate.js'
+import { createGates, type Gate, type Gates } from './gates.js'
 import { basicAuth, type MailgunClient } from './mailgun-client.js'
+import { isOutageAnswer } from './outage.js'
 import { decide, providerMessage, type Decision, type ProviderAnswer } from './send-policy.js'
 
 export interface WorkerDeps {
@@ -33,32 +37,35 @@ class RetryLater extends Error {
   constructor (message: string, readonly delayMs: number) { super(message) }
 }
 
+/** One state change of a job, as the record gets it. */
+interface Step {
+  status: Status
+  /** Attempts spent so far, including this one when it spent. */
+  attempts: number
+  error: string | null
+  answer?: ProviderAnswer
+  entry?: Omit<HistoryEntry, 'at'>
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-/** A BullMQ Worker per served region; turns each Decision of the send policy into a queue move. */
+/** A BullMQ Worker per served region; turns gates and Decisions into queue moves and records. */
 export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   const { config, links, client, clock = systemClock, random = Math.random } = deps
   const log = deps.logger.child({ component: 'worker' })
   // Authorization headers per domain, built once; a job only ever gets its own domain's key.
   const auth = new Map([...config.domains.values()].map((d) => [d.name, basicAuth(d.sendingKey.reveal())]))
   const policy = { maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffCapMs: config.backoffCapMs }
+  const served = config.workerRegions.filter((r) => links.links.has(r))
 
-  const workers = config.workerRegions.filter((r) => links.links.has(r)).map((region) => {
+  const regions = await Promise.all(served.map(async (region) => {
     const link = links.get(region)
     const rlog = log.child({ region })
-    const worker = new Worker<JobData>(queueName(region), async (job, token) => {
-      const jlog = rlog.child({ id: job.data.id, domain: job.data.domain, attempt: job.attemptsMade + 1 })
-      const authorization = auth.get(job.data.domain)
-      if (!authorization) {
-        await record(link, jlog, job, { status: 'failed', attempt: job.attemptsMade + 1, error: `domain ${job.data.domain} is not configured`, answer: null })
-        throw new UnrecoverableError(`domain ${job.data.domain} is not configured`)
-      }
-      const started = performance.now()
-      const answer = await client.send(region, job.data, authorization)
-      const decision = decide(answer, job.attemptsMade + 1, clock.now(), policy, random)
-      deps.metrics?.sendSeconds.observe({ region, outcome: decision.kind }, (performance.now() - started) / 1000)
-      await apply(decision, answer, job, token, link, jlog)
-    }, {
+    const holds = new HoldStore(link.storeRedis, link.keys)
+    const gates = await createGates({
+      region, config, holds, queue: link.queue, rate: createDomainRate(link.storeRedis, link.keys.prefix), clock, random, logger: rlog
+    })
+    const worker = new Worker<JobData>(queueName(region), (job, token) => processJob(job, token, { region, link, holds, gates, log: rlog }), {
       connection: link.queueRedis,
       prefix: config.prefix,
       concurrency: config.workerConcurrency,
@@ -67,63 +74,92 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
     })
     worker.on('error', (err) => rlog.error({ err }, 'worker error'))
-    return worker
-  })
+    return { worker, gates }
+  }))
+
+  interface RegionContext { region: Region, link: RegionLink, holds: HoldStore, gates: Gates, log: Logger }
+
+  async function processJob (job: Job<JobData>, token: string | undefined, ctx: RegionContext): Promise<void> {
+    const d = job.data
+    const attempt = job.attemptsMade + 1
+    const jlog = ctx.log.child({ id: d.id, domain: d.domain, attempt })
+    const authorization = auth.get(d.domain)
+    const gate: Gate = authorization ? await ctx.gates.check(d) : { kind: 'fail', reason: `domain ${d.domain} is not configured` }
+    if (gate.kind === 'fail') {
+      await record(ctx.link, jlog, job, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
+      throw new UnrecoverableError(gate.reason)
+    }
+    if (gate.kind === 'defer') return await defer(job, token, ctx, jlog, gate.until, gate.hold, gate.rememberDomain)
+
+    const started = performance.now()
+    const answer = await client.send(ctx.region, d, authorization as string)
+    const decision = decide(answer, attempt, clock.now(), policy, random)
+    deps.metrics?.sendSeconds.observe({ region: ctx.region, outcome: decision.kind }, (performance.now() - started) / 1000)
+    await ctx.gates.observe(d, answer, decision, gate.probe)
+    if (gate.probe && isOutageAnswer(answer)) {
+      // A failed probe is the outage's cost, not the message's: it waits for the next probe.
+      const hold: Hold = { reason: `region ${ctx.region} probe failed: ${describe(answer)}`, since: iso(clock.now()) }
+      return await defer(job, token, ctx, jlog, ctx.gates.nextProbeAt(), hold, false)
+    }
+    await apply(decision, answer, job, token, ctx.link, jlog)
+  }
+
+  /** Later, without spending an attempt (holds, probes, rate): BullMQ's moveToDelayed + DelayedError. */
+  async function defer (job: Job<JobData>, token: string | undefined, ctx: RegionContext, jlog: Logger,
+    until: number, hold: Hold | null, rememberDomain: boolean): Promise<never> {
+    if (hold) await record(ctx.link, jlog, job, { status: 'held', attempts: job.attemptsMade, error: hold.reason })
+    if (rememberDomain) await ctx.holds.rememberHeld(job.data.domain, job.data.id)
+    await job.moveToDelayed(until, token)
+    throw new DelayedError()
+  }
 
   async function apply (decision: Decision, answer: ProviderAnswer, job: Job<JobData>, token: string | undefined, link: RegionLink, jlog: Logger): Promise<void> {
     const attempt = job.attemptsMade + 1
+    const status = answer.kind === 'http' ? answer.status : null
     switch (decision.kind) {
       case 'sent':
-        await record(link, jlog, job, { status: 'sent', attempt, error: null, answer })
+        await record(link, jlog, job, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
         return
       case 'fail':
-        await record(link, jlog, job, { status: 'failed', attempt, error: decision.reason, answer })
+        await record(link, jlog, job, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })
         throw new UnrecoverableError(decision.reason)
-      case 'retry':
-        await record(link, jlog, job, { status: 'retrying', attempt, error: decision.reason, answer, nextAttemptAt: decision.notBefore, spent: decision.spendsAttempt })
+      case 'retry': {
+        const entry = { attempt, outcome: 'retry' as const, status, error: decision.reason, nextAttemptAt: iso(decision.notBefore) }
+        // A 429 spends no attempt: the record's count stays where it was.
+        await record(link, jlog, job, { status: 'retrying', attempts: decision.spendsAttempt ? attempt : attempt - 1, error: decision.reason, answer, entry })
         if (decision.spendsAttempt) throw new RetryLater(decision.reason, Math.max(0, decision.notBefore - clock.now()))
         await job.moveToDelayed(decision.notBefore, token)
         throw new DelayedError()
+      }
       case 'hold-region':
         throw new Error(`unexpected decision ${decision.kind}`)
     }
   }
 
-  interface Step {
-    status: 'sent' | 'failed' | 'retrying'
-    attempt: number
-    error: string | null
-    answer: ProviderAnswer | null
-    nextAttemptAt?: number
-    /** False for a retry that spends no attempt (429): the record's count stays. */
-    spent?: boolean
-  }
-
   async function record (link: RegionLink, jlog: Logger, job: Job<JobData>, step: Step): Promise<void> {
     const now = clock.now()
-    const http = step.answer?.kind === 'http' ? step.answer : null
-    const entry: HistoryEntry = {
-      attempt: step.attempt,
-      at: iso(now),
-      outcome: step.status === 'retrying' ? 'retry' : step.status,
-      status: http?.status ?? null,
-      error: step.error,
-      nextAttemptAt: step.nextAttemptAt !== undefined ? iso(step.nextAttemptAt) : null
-    }
-    const outcome: Outcome = { job: job.data, status: step.status, attempts: step.spent === false ? step.attempt - 1 : step.attempt, at: now, entry, error: step.error }
-    if (http) outcome.provider = providerInfo(http)
+    const outcome: Outcome = { job: job.data, status: step.status, attempts: step.attempts, at: now, error: step.error }
+    if (step.entry) outcome.entry = { ...step.entry, at: iso(now) }
+    if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
     await link.store.write(outcome)
-    jlog.info({ status: step.status, providerStatus: http?.status ?? null, error: step.error ?? undefined }, 'outcome')
+    jlog.info({ status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
   }
 
   let closing: Promise<void> | null = null
   return {
     close () {
-      closing ??= Promise.allSettled(workers.map((w) => w.close())).then(() => {})
+      closing ??= Promise.allSettled(regions.map(async ({ worker, gates }) => {
+        await worker.close()
+        gates.close()
+      })).then(() => {})
       return closing
     }
   }
+}
+
+function describe (answer: ProviderAnswer): string {
+  return answer.kind === 'http' ? `HTTP ${answer.status}` : answer.code
 }
 
 function providerInfo (answer: Extract<ProviderAnswer, { kind: 'http' }>): ProviderInfo {
@@ -141,4 +177,3 @@ export function sentAtOf (date: string | null, now: number): Pick<Outcome, 'sent
   const parsed = date === null ? null : parseRfc2822(date)
   return parsed?.ok ? { sentAt: parsed.iso, sentAtSource: 'provider' } : { sentAt: iso(now), sentAtSource: 'local-clock' }
 }
-
