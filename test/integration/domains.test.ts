@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { HoldStore } from '../../shared/holds.js'
-import { startStack, type Stack } from '../helpers/stack.js'
+import { eventually, startStack, type Stack } from '../helpers/stack.js'
 
 describe('domains: list with hold state, resume', () => {
   let stack: Stack
@@ -13,6 +13,9 @@ describe('domains: list with hold state, resume', () => {
       clients: { shop: ['mg.example.com'] },
       worker: false
     })
+    // The API's connections refuse commands until connected (no offline queue); without a worker
+    // nothing else has waited for them yet.
+    await eventually(() => [...stack.links.links.values()].every((l) => l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
     holdsUs = new HoldStore(stack.links.get('us').storeRedis, stack.links.get('us').keys)
     holdsEu = new HoldStore(stack.links.get('eu').storeRedis, stack.links.get('eu').keys)
   })
