@@ -1,12 +1,17 @@
 /**
  * A stand-in for Mailgun's sending API over real HTTP, for tests, sandbox mode, docker compose and
  * the benchmark. It imports nothing of mailqueue's, so it stays an honest stand-in; its answers
- * follow ../shared/reference/mailgun-api.md (bodies, 401 `Forbidden` as text, Message-Id echo).
+ * follow shared/reference/mailgun-api.md (bodies, 401 `Forbidden` as text, Message-Id echo).
+ *
+ * Sends (`POST /v3/:domain/messages`, `/v3/:domain/messages.mime`) are checked in this order:
+ * drop switch → Basic auth (401) → domain known (404) → size (413) → body parse (400) → faults →
+ * Mailgun's field checks (400) → 200. The delay switch holds every answer to a send.
+ * Control routes under `/sim/` need no auth (loopback only).
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { faultBody, Faults, type FaultSpec } from './faults.js'
-import { BadForm, parseForm, TooLarge, type ParsedForm } from './form.js'
+import { faultAnswer, faultProblem, FORBIDDEN, jsonAnswer, Switches, type Answer, type FaultSpec } from './faults.js'
+import { FormError, MAX_REQUEST_BYTES, readForm, tooLarge, type FileInfo, type ParsedForm } from './form.js'
 
 export type { FaultSpec } from './faults.js'
 
@@ -25,183 +30,297 @@ export interface SimulatorOptions {
 }
 
 export interface ReceivedMessage {
+  /** Date.now() at arrival. */
   at: number
+  /** Lower-cased, as in the URL. */
   domain: string
   endpoint: 'messages' | 'messages.mime'
   /** The password of the Basic auth that was accepted. */
   key: string
-  /** h:Message-Id as sent, or null. */
+  /** The h:Message-Id field as sent (any letter case of the name), or null. */
   messageId: string | null
+  /** Every non-file field, repeated fields in order ({} in fast mode). */
   fields: Record<string, string[]>
-  files: ParsedForm['files']
+  /** attachment / inline / message files ([] in fast mode). */
+  files: FileInfo[]
+  /** 'multipart/form-data' | 'application/x-www-form-urlencoded' */
   contentType: string
 }
 
 export interface Simulator {
+  /** 'http://127.0.0.1:PORT' */
   url: string
+  /** Accepted (2xx) messages only, in arrival order (a copy). */
   received(): ReceivedMessage[]
+  /** Every /v3 request that reached the server, any outcome. */
   requests(): number
+  /** Clears received and the request count, and every switch: faults, delay, drops, Date override. */
   reset(): void
+  /** Faults are checked in the order added. */
   addFault(f: FaultSpec): void
+  /** Clears faults only (delay, drops and Date override stay). */
   clearFaults(): void
+  /** Delay before answering every send, in milliseconds. */
   setDelay(ms: number): void
+  /** Destroys the socket of the next n sends without answering. */
   setDropConnections(n: number): void
+  /** The Date header to send; null: the real current date (IMF-fixdate). */
   setDateHeader(value: string | null): void
+  /** Closes the server and every keep-alive socket; idempotent. */
   close(): Promise<void>
 }
 
 const SEND_PATH = /^\/v3\/([^/]+)\/(messages|messages\.mime)$/
 const MAX_RECIPIENTS = 1000
+const SEND_OPTIONS_LIMIT = 16 * 1024
+const NOT_FOUND: Answer = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '404 page not found' }
+const NO_FIELDS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>
+const NO_FILES: FileInfo[] = Object.freeze([]) as unknown as FileInfo[]
 
+/** The password of `Basic base64("api:" + key)`, or null. */
 function keyOf (header: string | undefined): string | null {
-  if (!header?.startsWith('Basic ')) return null
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
+  if (header === undefined || header.length < 7 || header.slice(0, 6).toLowerCase() !== 'basic ') return null
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
   return decoded.startsWith('api:') ? decoded.slice(4) : null
 }
 
-function answer (res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers })
-  res.end(body)
-}
-
-const json = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void =>
-  answer(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers)
-
-function recipients (values: string[] | undefined): number {
-  return (values ?? []).reduce((n, v) => n + v.split(',').filter((s) => s.trim()).length, 0)
-}
-
-/** Mailgun's 400s for a send, in the order Mailgun checks them; null when the form is acceptable. */
-function invalid (endpoint: ReceivedMessage['endpoint'], form: ParsedForm): string | null {
-  const f = form.fields
-  if (endpoint === 'messages' && !f.from?.[0]) return 'from parameter is missing'
-  if (!f.to?.[0]) return 'to parameter is missing'
-  if (endpoint === 'messages.mime' && !form.files.some((x) => x.field === 'message') && !f.message?.[0]) return 'message parameter is missing'
-  if (endpoint === 'messages' && !f.text && !f.html && !f['amp-html'] && !f.template) {
-    return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
+/** Addresses in one address field value: commas split, except inside quotes or angle brackets. */
+function countAddresses (value: string): number {
+  let n = 0
+  let seen = false
+  let quoted = false
+  let angle = false
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 34 /* " */ && value.charCodeAt(i - 1) !== 92 /* \ */) quoted = !quoted
+    else if (!quoted && c === 60 /* < */) angle = true
+    else if (!quoted && c === 62 /* > */) angle = false
+    else if (c === 44 /* , */ && !quoted && !angle) {
+      if (seen) n += 1
+      seen = false
+      continue
+    }
+    if (c > 32) seen = true
   }
-  if (recipients(f.to) + recipients(f.cc) + recipients(f.bcc) > MAX_RECIPIENTS) return 'Too many recipients, max is 1000'
+  return seen ? n + 1 : n
+}
+
+const present = (values: string[] | undefined): boolean => values !== undefined && values.some((v) => v.trim() !== '')
+
+/** The value of a field whose name matches case-insensitively (`h:Message-Id`, `h:message-id`, …). */
+function fieldCi (fields: Record<string, string[]>, lower: string): string | undefined {
+  const exact = fields[lower]
+  if (exact) return exact[0]
+  for (const name in fields) if (name.length === lower.length && name.toLowerCase() === lower) return fields[name]?.[0]
+  return undefined
+}
+
+/** Mailgun's 400 text for a send it would refuse, in the order listed in the reference; null: acceptable. */
+export function invalid (endpoint: ReceivedMessage['endpoint'], form: ParsedForm): string | null {
+  const f = form.fields
+  if (endpoint === 'messages' && !present(f.from) && !present(f.template)) return 'from parameter is missing'
+  if (!present(f.to)) return 'to parameter is missing'
+  if (endpoint === 'messages.mime') {
+    if (!form.files.some((x) => x.field === 'message') && !present(f.message)) return 'message parameter is missing'
+  } else {
+    if (!present(f.text) && !present(f.html) && !present(f['amp-html']) && !present(f.template)) {
+      return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
+    }
+    if (present(f.html) && present(f.template)) return "Only one parameters 'html' or 'template' is allowed"
+  }
+  let to = 0
+  for (const v of f.to ?? []) to += countAddresses(v)
+  if (to > MAX_RECIPIENTS) return 'Too many recipients, max is 1000'
   const rv = f['recipient-variables']?.[0]
   if (rv !== undefined) {
     try { JSON.parse(rv) } catch { return "'recipient-variables' parameter is not a valid JSON" }
   }
+  let options = 0
+  for (const name in f) {
+    const p = name.slice(0, 2).toLowerCase()
+    if (p === 'o:' || p === 'h:' || p === 'v:') for (const v of f[name] ?? []) options += Buffer.byteLength(name) + Buffer.byteLength(v)
+  }
+  if (options > SEND_OPTIONS_LIMIT) return 'Send options (parameters starting with o:, h:, or v:) are limited to 16 kB total'
   return null
 }
 
-function generatedId (domain: string): string {
-  const d = new Date()
-  const stamp = d.toISOString().replace(/[-:T]/g, '').slice(0, 14)
-  return `<${stamp}.${randomBytes(8).toString('hex')}@${domain}>`
+/** `<YYYYMMDDhhmmss.random@domain>`, the shape of Mailgun's own ids. */
+function generatedId (now: number, domain: string): string {
+  const stamp = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14)
+  return `<${stamp}.${randomBytes(8).toString('hex').toUpperCase()}@${domain}>`
 }
 
-async function readJson (req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = ''
-  for await (const chunk of req) text += String(chunk)
-  return text ? JSON.parse(text) as Record<string, unknown> : {}
+function readJson (req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => { text += c })
+    req.once('error', reject)
+    req.once('end', () => {
+      try { resolve(text.trim() ? JSON.parse(text) : {}) } catch { reject(new Error('the body is not JSON')) }
+    })
+  })
 }
 
 export async function startSimulator (opts: SimulatorOptions): Promise<Simulator> {
+  const host = opts.host ?? '127.0.0.1'
   const keys = new Map(opts.domains.map((d) => [d.name.toLowerCase(), d.sendingKey]))
+  const accountKey = opts.accountKey
   const fast = opts.mode === 'fast'
-  const faults = new Faults()
+  const sw = new Switches()
+  const timers = new Set<NodeJS.Timeout>()
   let received: ReceivedMessage[] = []
   let requests = 0
 
-  async function send (req: IncomingMessage, res: ServerResponse, domain: string, endpoint: ReceivedMessage['endpoint']): Promise<void> {
+  /** Writes an answer to a send, after the delay switch; `close` ends the connection (unread body). */
+  function answer (res: ServerResponse, a: Answer, close = false): void {
+    const headers: Record<string, string | number> = { ...a.headers, 'content-length': Buffer.byteLength(a.body) }
+    if (sw.date !== null) headers.date = sw.date
+    if (close) headers.connection = 'close'
+    const write = (): void => {
+      if (res.destroyed || res.headersSent) return
+      res.writeHead(a.status, headers)
+      res.end(a.body)
+    }
+    if (sw.delayMs <= 0) return write()
+    const t = setTimeout(() => { timers.delete(t); write() }, sw.delayMs)
+    timers.add(t)
+  }
+
+  function send (req: IncomingMessage, res: ServerResponse, path: string): void {
+    const at = Date.now()
     requests += 1
-    if (faults.dropNext > 0) {
-      faults.dropNext -= 1
+    const match = req.method === 'POST' ? SEND_PATH.exec(path) : null
+    if (match === null) { req.resume(); return answer(res, NOT_FOUND) }
+    if (sw.dropNext > 0) {
+      sw.dropNext -= 1
       req.socket.destroy()
       return
     }
+    let domain: string
+    try { domain = decodeURIComponent(match[1] as string).toLowerCase() } catch { req.resume(); return answer(res, NOT_FOUND) }
+    const endpoint = match[2] as ReceivedMessage['endpoint']
     const key = keyOf(req.headers.authorization)
-    const known = keys.has(domain)
-    const accountOk = opts.accountKey !== undefined && key === opts.accountKey
-    if (key === null || (!accountOk && keys.get(domain) !== key)) {
-      req.resume()
-      answer(res, 401, 'text/plain; charset=utf-8', 'Forbidden', { 'www-authenticate': 'Basic realm="MG API"' })
-      return
-    }
-    if (!known) {
-      req.resume()
-      json(res, 404, { message: `Domain not found: ${domain}` })
-      return
-    }
-    let form: ParsedForm
-    try {
-      form = await parseForm(req)
-    } catch (err) {
-      if (err instanceof TooLarge) json(res, 413, { message: 'request size exceeds 52.4MiB limit' })
-      else if (err instanceof BadForm) json(res, 400, { message: 'malformed multipart/form-data request' })
-      else throw err
-      return
-    }
-    const now = Date.now()
-    const fault = faults.take(domain, now)
-    if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs))
-    if (fault) {
-      const { type, body } = faultBody(fault.status, domain, now)
-      const headers: Record<string, string> = { ...fault.headers }
-      if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter
-      answer(res, fault.status, fault.body !== undefined ? 'application/json; charset=utf-8' : type, fault.body ?? body, headers)
-      return
-    }
-    const problem = invalid(endpoint, form)
-    if (problem) {
-      json(res, 400, { message: problem })
-      return
-    }
-    const messageId = form.fields['h:Message-Id']?.[0] ?? form.fields['h:Message-ID']?.[0] ?? null
-    received.push({
-      at: now, domain, endpoint, key, messageId,
-      fields: fast ? {} : form.fields,
-      files: fast ? [] : form.files,
-      contentType: form.contentType
+    const domainKey = keys.get(domain)
+    const isAccount = accountKey !== undefined && key === accountKey
+    if (key === null || (!isAccount && (domainKey === undefined || key !== domainKey))) { req.resume(); return answer(res, FORBIDDEN) }
+    if (domainKey === undefined) { req.resume(); return answer(res, jsonAnswer(404, `Domain not found: ${domain}`)) }
+    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) return answer(res, toAnswer(tooLarge()), true)
+    readForm(req).then((form) => {
+      const now = Date.now()
+      const fault = sw.take(domain, now)
+      if (fault) return answer(res, faultAnswer(fault, domain, now))
+      const problem = invalid(endpoint, form)
+      if (problem !== null) return answer(res, jsonAnswer(400, problem))
+      const messageId = fieldCi(form.fields, 'h:message-id')?.trim() || null
+      received.push({
+        at, domain, endpoint, key, messageId,
+        fields: fast ? NO_FIELDS : form.fields,
+        files: fast ? NO_FILES : form.files,
+        contentType: form.contentType
+      })
+      answer(res, {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ id: messageId ?? generatedId(now, domain), message: 'Queued. Thank you.' })
+      })
+    }, (err: unknown) => {
+      answer(res, toAnswer(err), !req.complete)
     })
-    json(res, 200, { id: messageId ?? generatedId(domain), message: 'Queued. Thank you.' },
-      { date: faults.date ?? new Date(now).toUTCString() })
+  }
+
+  function toAnswer (err: unknown): Answer {
+    if (err instanceof FormError) return jsonAnswer(err.status, err.message)
+    return jsonAnswer(500, 'Internal Server Error')
+  }
+
+  function reply (res: ServerResponse, status: number, value: unknown): void {
+    const body = JSON.stringify(value)
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
   }
 
   async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const route = `${req.method} ${path}`
-    if (route === 'GET /sim/received') return json(res, 200, received)
-    if (route === 'GET /sim/stats') return json(res, 200, { received: received.length, requests })
-    if (route === 'DELETE /sim/received') { sim.reset(); return json(res, 200, { ok: true }) }
-    if (route === 'DELETE /sim/faults') { faults.clear(); return json(res, 200, { ok: true }) }
-    const body = await readJson(req)
-    if (route === 'POST /sim/faults') faults.add(body as unknown as FaultSpec, Date.now())
-    else if (route === 'POST /sim/delay') faults.delayMs = Number(body.ms ?? 0)
-    else if (route === 'POST /sim/drop') faults.dropNext = Number(body.count ?? 0)
-    else if (route === 'POST /sim/date') faults.date = typeof body.value === 'string' ? body.value : null
-    else return json(res, 404, { message: 'unknown control route' })
-    json(res, 200, { ok: true })
+    const route = `${req.method ?? ''} ${path}`
+    if (req.method === 'GET' || req.method === 'DELETE') req.resume()
+    if (route === 'GET /sim/received') return reply(res, 200, received)
+    if (route === 'GET /sim/stats') return reply(res, 200, { received: received.length, requests })
+    if (route === 'DELETE /sim/received') { sim.reset(); return reply(res, 200, { ok: true }) }
+    if (route === 'DELETE /sim/faults') { sw.clearFaults(); return reply(res, 200, { ok: true }) }
+    if (req.method !== 'POST' || !['/sim/faults', '/sim/delay', '/sim/drop', '/sim/date'].includes(path)) {
+      req.resume()
+      return reply(res, 404, { message: `unknown control route: ${route}` })
+    }
+    let body: Record<string, unknown>
+    try {
+      const parsed = await readJson(req)
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the body is not a JSON object')
+      body = parsed as Record<string, unknown>
+    } catch (err) {
+      return reply(res, 400, { message: (err as Error).message })
+    }
+    if (path === '/sim/faults') {
+      const problem = faultProblem(body)
+      if (problem !== null) return reply(res, 400, { message: problem })
+      sim.addFault(body as unknown as FaultSpec)
+    } else if (path === '/sim/delay') {
+      if (typeof body.ms !== 'number' || !(body.ms >= 0)) return reply(res, 400, { message: 'ms must be a number >= 0' })
+      sim.setDelay(body.ms)
+    } else if (path === '/sim/drop') {
+      if (!Number.isInteger(body.count) || (body.count as number) < 0) return reply(res, 400, { message: 'count must be an integer >= 0' })
+      sim.setDropConnections(body.count as number)
+    } else {
+      if (body.value !== null && typeof body.value !== 'string') return reply(res, 400, { message: 'value must be a string or null' })
+      sim.setDateHeader(body.value)
+    }
+    reply(res, 200, { ok: true })
   }
 
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/'
-    const match = req.method === 'POST' ? SEND_PATH.exec(path) : null
-    const done = match
-      ? send(req, res, decodeURIComponent(match[1] ?? '').toLowerCase(), match[2] as ReceivedMessage['endpoint'])
-      : path.startsWith('/sim/') ? control(req, res, path) : Promise.resolve(json(res, 404, { message: 'Not Found' }))
-    done.catch((err: Error) => { if (!res.headersSent) json(res, 500, { message: `simulator error: ${err.message}` }) })
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    if (path.startsWith('/v3/')) return send(req, res, path)
+    if (path.startsWith('/sim/')) {
+      control(req, res, path).catch((err: Error) => {
+        if (!res.headersSent) reply(res, 500, { message: `simulator error: ${err.message}` })
+      })
+      return
+    }
+    req.resume()
+    answer(res, NOT_FOUND)
   })
 
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, host, () => { server.off('error', reject); resolve() })
+  })
   const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  let closing: Promise<void> | null = null
+
   const sim: Simulator = {
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
-    received: () => received,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    received: () => received.slice(),
     requests: () => requests,
-    reset () { received = []; requests = 0; faults.clear() },
-    addFault: (f) => faults.add(f, Date.now()),
-    clearFaults: () => faults.clear(),
-    setDelay: (ms) => { faults.delayMs = ms },
-    setDropConnections: (n) => { faults.dropNext = n },
-    setDateHeader: (value) => { faults.date = value },
-    async close () {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+    reset () {
+      received = []
+      requests = 0
+      sw.clearAll()
+    },
+    addFault: (f) => sw.addFault(f, Date.now()),
+    clearFaults: () => sw.clearFaults(),
+    setDelay: (ms) => { sw.delayMs = ms },
+    setDropConnections: (n) => { sw.dropNext = n },
+    setDateHeader: (value) => { sw.date = value },
+    close () {
+      closing ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t)
+        timers.clear()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closing
     }
   }
   return sim
