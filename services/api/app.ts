@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
@@ -30,11 +30,13 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   const app = Fastify({
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     // One log line per request would cost more than the rest of the ingest path; errors are logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Before the routes: Fastify hands a context's error handler only to plugins registered after it.
+  app.setErrorHandler(errorHandler)
   await app.register(docsPlugin)
   await app.register(authPlugin, { clients: config.clients })
   await app.register(healthRoutes, { links })
@@ -43,7 +45,6 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links })
 
-  app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })
   return app
 }
