@@ -39,6 +39,11 @@ export interface Service {
 /** Peak RSS of every service, by name, recorded when it stops (or on demand). */
 export const peakRssByName = new Map<string, number>()
 
+/** Every stopped service's peak RSS with the step it ran in, to tell which load caused a peak. */
+export const peakRssLog: Array<{ step: string, name: string, bytes: number }> = []
+let currentStep = ''
+export function setStepLabel (label: string): void { currentStep = label }
+
 const live = new Set<Service>()
 
 function alive (child: ChildProcess): boolean {
@@ -61,7 +66,9 @@ function notePeak (name: string, bytes: number | null): void {
 
 /** Spawns `node --import tsx <entry>` and waits for `ready` (if given); kills it if that fails. */
 export async function startService (opts: ServiceOptions): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+  // BENCH_CPU_PROF=<dir>: every service writes a V8 CPU profile there when it exits (see profile-summary.ts).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, opts.name)}`] : []
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', opts.entry], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -115,7 +122,8 @@ export async function startService (opts: ServiceOptions): Promise<Service> {
     },
     async stop (graceMs = 5000) {
       stopping ??= (async () => {
-        svc.peakRss()
+        const peak = svc.peakRss()
+        if (peak !== null) peakRssLog.push({ step: currentStep, name: opts.name, bytes: peak })
         if (alive(child)) {
           child.kill('SIGTERM')
           const timer = setTimeout(() => { if (alive(child)) child.kill('SIGKILL') }, graceMs)

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
-import { cpus, release, totalmem } from 'node:os'
+import { cpus, loadavg, release, totalmem } from 'node:os'
+import { setStepLabel } from './processes.js'
 import type { Progress, Row } from './scenario.js'
 
 export interface Machine {
@@ -11,9 +12,12 @@ export interface Machine {
   kernel: string
   redis: string
   date: string
+  /** 1-minute load average before the run and after it: other work on the machine skews figures. */
+  loadAverageBefore: number
+  loadAverageAfter: number
 }
 
-export function machineInfo (redisVersion: string): Machine {
+export function machineInfo (redisVersion: string, loadAverageBefore: number): Machine {
   const cpu = cpus()
   return {
     cpuModel: cpu[0]?.model.trim() ?? 'unknown',
@@ -23,7 +27,9 @@ export function machineInfo (redisVersion: string): Machine {
     platform: `${process.platform}-${process.arch}`,
     kernel: release(),
     redis: redisVersion,
-    date: new Date().toISOString()
+    date: new Date().toISOString(),
+    loadAverageBefore,
+    loadAverageAfter: loadavg()[0] ?? NaN
   }
 }
 
@@ -35,6 +41,7 @@ export function createProgress (total: number, out: NodeJS.WriteStream = process
   return {
     step (label) {
       n++
+      setStepLabel(label)
       const head = `[${n}/${total}] ${label} …`
       const t0 = Date.now()
       if (tty) { out.write(`${head} `); open = true }

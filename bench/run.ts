@@ -3,6 +3,7 @@
  * Brings its own redis-server and Mailgun simulator; prints a table and writes bench/results.json.
  * BENCH_QUICK=1 shortens every duration for a smoke run (its figures are not comparable).
  */
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { killAllSync, stopAll } from './processes.js'
 import { createProgress, machineInfo, renderTable, writeReport, type Report } from './report.js'
@@ -37,6 +38,7 @@ async function main (): Promise<number> {
   const quick = process.env.BENCH_QUICK === '1'
   const progress = createProgress(1 + selected.reduce((n, s) => n + s.steps, 0))
   const t0 = Date.now()
+  const loadBefore = loadavg()[0] ?? NaN
   const rows: Row[] = []
   const notes: string[] = []
   const errors: Report['errors'] = []
@@ -87,7 +89,7 @@ async function main (): Promise<number> {
   }
 
   const report: Report = {
-    machine: machineInfo(redisVersion),
+    machine: machineInfo(redisVersion, loadBefore),
     quick,
     scenarios: selected.map((s) => s.name),
     durationSec: (Date.now() - t0) / 1000,
@@ -99,7 +101,7 @@ async function main (): Promise<number> {
   }
   writeReport(RESULTS, report)
   const m = report.machine
-  process.stdout.write(`\nmailqueue benchmark — ${m.date}, ${m.cpuModel} × ${m.cores}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${m.node}, redis ${m.redis}${quick ? ' (BENCH_QUICK)' : ''}\n\n`)
+  process.stdout.write(`\nmailqueue benchmark — ${m.date}, ${m.cpuModel} × ${m.cores}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${m.node}, redis ${m.redis}, load ${m.loadAverageBefore.toFixed(2)} → ${m.loadAverageAfter.toFixed(2)}${quick ? ' (BENCH_QUICK)' : ''}\n\n`)
   process.stdout.write(renderTable(rows) + '\n\n')
   for (const n of notes) process.stdout.write(`note: ${n}\n`)
   for (const e of errors) process.stdout.write(`error in ${e.scenario}: ${e.error}\n`)

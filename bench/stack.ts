@@ -8,7 +8,7 @@ import { entryExists, startService, waitForHttp, type Service } from './processe
 
 /** Entry points, exactly as package.json's scripts run them. */
 export const ENTRIES = {
-  sim: process.env.BENCH_SIM_ENTRY ?? 'services/mailgun-sim/main.ts',
+  sim: 'services/mailgun-sim/main.ts',
   api: 'services/api/server.ts',
   worker: 'services/worker/main.ts',
   bare: 'bench/baseline/bare-route.ts',

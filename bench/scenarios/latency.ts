@@ -39,11 +39,11 @@ export const latency: Scenario = {
       services.push(api.svc)
       services.push(await startMailqueueWorker(ctx.stack))
       const client = new JsonClient(api.url, bearer(ctx.stack.clientKey), 50)
-      await warmUp(client, sim, 500)
+      await warmUp(client, sim, Math.round(ctx.secs(2, 0.5) * RATE))
       await sim.reset()
       const base = (await sim.stats()).received
 
-      const acceptedAt = new Map<string, number>()
+      const acceptedAt = new Map<string, { at: number, second: number }>()
       const ingestMs: number[] = []
       let rejected = 0
       let failed = 0
@@ -54,7 +54,7 @@ export const latency: Scenario = {
           const now = Date.now()
           ingestMs.push(performance.now() - t0)
           const id = (answer.body as { messageId?: unknown }).messageId
-          if (answer.status === 202 && typeof id === 'string') acceptedAt.set(normalizeMessageId(id), now)
+          if (answer.status === 202 && typeof id === 'string') acceptedAt.set(normalizeMessageId(id), { at: now, second: Math.floor(i / RATE) })
           else rejected++
         } catch {
           failed++
@@ -70,11 +70,20 @@ export const latency: Scenario = {
       const arrivals = await sim.received()
 
       const latencies: number[] = []
+      const bySecond: number[][] = []
       for (const r of arrivals) {
         const accepted = acceptedAt.get(r.messageId)
-        if (accepted !== undefined) { latencies.push(r.at - accepted); acceptedAt.delete(r.messageId) }
+        if (accepted === undefined) continue
+        latencies.push(r.at - accepted.at)
+        ;(bySecond[accepted.second] ??= []).push(r.at - accepted.at)
+        acceptedAt.delete(r.messageId)
       }
       latencies.sort((a, b) => a - b)
+      // Per second of the run, so a slow start and a slow steady state can be told apart.
+      const perSecond = bySecond.map((l, second) => {
+        l.sort((a, b) => a - b)
+        return { second, count: l.length, p50Ms: percentile(l, 50), p99Ms: percentile(l, 99) }
+      })
       ingestMs.sort((a, b) => a - b)
       const figures = {
         targetRate: RATE,
@@ -91,7 +100,8 @@ export const latency: Scenario = {
         acceptToSentP99Ms: percentile(latencies, 99),
         acceptToSentMaxMs: latencies[latencies.length - 1] ?? NaN,
         ingestP50Ms: percentile(ingestMs, 50),
-        ingestP99Ms: percentile(ingestMs, 99)
+        ingestP99Ms: percentile(ingestMs, 99),
+        perSecond
       }
       const result = `p50 ${fmtMs(figures.acceptToSentP50Ms)}, p99 ${fmtMs(figures.acceptToSentP99Ms)} (${fmtInt(figures.achievedRate)} msg/s offered, ${fmtInt(figures.matched)} matched, ${figures.missing} missing, ${rejected + failed} refused; ingest p99 ${fmtMs(figures.ingestP99Ms)})`
       done(result)

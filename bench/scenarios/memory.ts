@@ -1,7 +1,7 @@
 import { enqueueNaive, enqueueViaApi } from '../enqueue.js'
 import { bearer, message, TEXT_1KB } from '../fixtures.js'
 import { runCannon } from '../load.js'
-import { peakRssByName } from '../processes.js'
+import { peakRssByName, peakRssLog } from '../processes.js'
 import { SimClient } from '../sim-client.js'
 import { fmtBytes, fmtInt, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, redisUsedMemory, startMailqueueApi, startMailqueueWorker, type Stack } from '../stack.js'
@@ -65,6 +65,7 @@ export const memory: Scenario = {
     const apiPeak = peakRssByName.get('mailqueue-api') ?? NaN
     const workerPeak = peakRssByName.get('mailqueue-worker') ?? NaN
     figures.peakRssBytes = Object.fromEntries(peakRssByName)
+    figures.peakRssByStep = peakRssLog
     done(`API ${fmtBytes(apiPeak)}, worker ${fmtBytes(workerPeak)} (highest of this run)`)
     for (const [name, peak] of [['mailqueue-api', apiPeak], ['mailqueue-worker', workerPeak]] as const) {
       rows.push({ scenario: 'memory', subject: `${name} peak RSS (whole run)`, result: fmtBytes(peak), target: '≤ 200 MB', pass: peak <= RSS_LIMIT })
