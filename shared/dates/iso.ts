@@ -10,9 +10,9 @@
  * - Years 0000–9999. Second 60 is clamped to `:59.999` as in the RFC 5322 parser. `24:00`, basic
  *   format (`20261126T161819Z`), week and ordinal dates are refused as `syntax`/`out-of-range`.
  */
-import { daysFromCivil, daysInMonth, MONTH_NAMES, MS_PER_DAY } from './calendar.js'
+import { daysFromCivil, daysInMonth, MONTH_NAMES } from './calendar.js'
 import { excerpt, isDigit } from './scan.js'
-import { dateError, dateOk, type ParsedDate } from './types.js'
+import { acceptLocal, dateError, type ParsedDate } from './types.js'
 
 /** Two digits at `i` as a number, or -1. */
 function two (s: string, i: number): number {
@@ -102,6 +102,5 @@ export function parseIso8601 (input: string): ParsedDate {
     second = 59
     ms = 999
   }
-  const instant = daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms - offset * 60_000
-  return dateOk(instant, offsetKnown ? offset : null)
+  return acceptLocal(daysFromCivil(year, month, day), year, month, day, hour, minute, second, ms, offset, offsetKnown)
 }

@@ -1,4 +1,5 @@
-import { toIso } from './format.js'
+import { MS_PER_DAY } from './calendar.js'
+import { isoOf, toIso } from './format.js'
 
 /** Why a date string was refused. Stable codes: callers branch on them, never on `message`. */
 export type DateErrorCode = 'empty' | 'syntax' | 'unknown-zone' | 'out-of-range' | 'weekday-mismatch'
@@ -24,7 +25,18 @@ export function dateError (code: DateErrorCode, message: string, raw: string): D
   return { ok: false, code, message, raw }
 }
 
-/** The accepted result; every accepted form is exact, nothing is guessed. */
-export function dateOk (instant: number, offsetMinutes: number | null): ParsedDate {
-  return { ok: true, instant, iso: toIso(instant), offsetMinutes, exact: true }
+
+/**
+ * The accepted result from validated local fields: `days` is `daysFromCivil(year, month, day)`,
+ * `offset` the zone's minutes east of UTC. When the UTC time falls on the same day (the common
+ * case) the ISO text is written from the fields directly instead of from the instant.
+ */
+export function acceptLocal (days: number, year: number, month: number, day: number, hour: number, minute: number,
+  second: number, ms: number, offset: number, offsetKnown: boolean): ParsedDate {
+  const utcMinute = hour * 60 + minute - offset
+  const instant = days * MS_PER_DAY + (utcMinute * 60 + second) * 1000 + ms
+  const iso = utcMinute >= 0 && utcMinute < 1440
+    ? isoOf(year, month, day, utcMinute / 60 | 0, utcMinute % 60, second, ms)
+    : toIso(instant)
+  return { ok: true, instant, iso, offsetMinutes: offsetKnown ? offset : null, exact: true }
 }
