@@ -11,6 +11,7 @@ import { docsPlugin } from './plugins/docs.js'
 import { domainsRoutes } from './routes/domains.js'
 import { healthRoutes } from './routes/health.js'
 import { messageAdminRoutes } from './routes/message-admin.js'
+import { mailgunRoutes } from './routes/mailgun.js'
 import { messagesRoutes } from './routes/messages.js'
 import { metricsRoutes } from './routes/metrics.js'
 
@@ -44,6 +45,7 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(messagesRoutes, { config, links, clock, metrics })
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links })
+  await app.register(mailgunRoutes, { config, links, clock, metrics })
 
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })
   return app

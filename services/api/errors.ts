@@ -6,6 +6,7 @@ export const ERRORS = {
   MQ_ERR_DOMAIN_FORBIDDEN: { status: 403, message: 'this client key may not send for domain %s' },
   MQ_ERR_VALIDATION: { status: 400, message: '%s' },
   MQ_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
+  MQ_ERR_DOMAIN_UNKNOWN: { status: 404, message: 'Domain not found: %s' },
   MQ_ERR_CONFLICT: { status: 409, message: '%s' },
   MQ_ERR_UNAVAILABLE: { status: 503, message: 'the queue store is unavailable, retry later' },
   MQ_ERR_INTERNAL: { status: 500, message: 'internal error' }
