@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.js'
 import { messageAdminRoutes } from './routes/message-admin.js'
 import { mailgunRoutes } from './routes/mailgun.js'
 import { messagesRoutes } from './routes/messages.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { metricsRoutes } from './routes/metrics.js'
 
 export interface ApiDeps {
@@ -46,6 +47,7 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links })
   await app.register(mailgunRoutes, { config, links, clock, metrics })
+  await app.register(webhookRoutes, { config, links, clock })
 
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })
   return app

@@ -28,6 +28,7 @@ export interface Stack {
   /** Client keys by client name. */
   clientKeys: Record<string, string>
   sendingKeys: Record<string, string>
+  webhookKeys: Record<string, string>
   /** Every log line the stack wrote (level trace), for secret scans. */
   logs: string[]
   links: RegionLinks
@@ -43,6 +44,7 @@ const secret = (label: string): string => `${label}-${randomBytes(10).toString('
 export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const domains = opts.domains ?? [{ name: 'mg.example.com', region: 'us' }]
   const sendingKeys = Object.fromEntries(domains.map((d) => [d.name, secret('sending')]))
+  const webhookKeys = Object.fromEntries(domains.map((d) => [d.name, secret('webhook')]))
   const clientKeys: Record<string, string> = { main: secret('client') }
   for (const name of Object.keys(opts.clients ?? {})) clientKeys[name] = secret('client')
   const simOf = (region: Region): Promise<Simulator> => startSimulator({
@@ -52,7 +54,7 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const file = {
     clients: [{ name: 'main', key: clientKeys.main, domains: ['*'] },
       ...Object.entries(opts.clients ?? {}).map(([name, ds]) => ({ name, key: clientKeys[name], domains: ds }))],
-    domains: domains.map((d) => ({ name: d.name, region: d.region, sendingKey: sendingKeys[d.name], ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}) }))
+    domains: domains.map((d) => ({ name: d.name, region: d.region, sendingKey: sendingKeys[d.name], webhookSigningKey: webhookKeys[d.name], ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}) }))
   }
   const config = loadConfig({
     env: {
@@ -80,7 +82,7 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const api = await buildApi({ config, links, logger, metrics })
   await api.ready()
   return {
-    api, config, sims, clientKeys, sendingKeys, logs, links, worker,
+    api, config, sims, clientKeys, sendingKeys, webhookKeys, logs, links, worker,
     auth: (name = 'main') => ({ authorization: `Bearer ${clientKeys[name]}` }),
     async close () {
       await api.close()

@@ -141,7 +141,7 @@ describe('send pipeline', () => {
     assert.ok(stack.logs.length > 0, 'the run logged something')
     assert.ok(stack.logs.some((l) => l.includes('"outcome"') || l.includes('outcome')), 'outcomes are logged')
     const all = stack.logs.join('\n')
-    for (const key of [...Object.values(stack.sendingKeys), ...Object.values(stack.clientKeys)]) {
+    for (const key of [...Object.values(stack.sendingKeys), ...Object.values(stack.webhookKeys), ...Object.values(stack.clientKeys)]) {
       assert.ok(!all.includes(key), 'a key leaked into the log')
       assert.ok(!all.includes(Buffer.from(`api:${key}`).toString('base64')), 'a Basic header leaked into the log')
     }
