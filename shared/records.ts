@@ -131,13 +131,13 @@ export class RecordStore {
       'attempts', fields.attempts as string, 'at', fields.updatedAt as string, 'error', fields.error as string)
     p.hincrby(k.stats, `${o.status}|${job.region}|${job.domain}`, 1)
     // Only failures are indexed: one entry per failed message (memory stays proportional to
-    // failures, not traffic) and listing/replaying them needs no scan of every record. Any other
-    // outcome (queued again after a retry, sent, cancelled) takes the message out of the index.
+    // failures, not traffic) and listing/replaying them needs no scan of every record. The only
+    // way out of `failed` is a retry, which records `queued`: that takes it out of the index.
     const failed = k.failed(job.region)
     if (o.status === 'failed') {
       // Entries older than the TTL belong to expired records; trimming on failures keeps it cheap.
       p.zadd(failed, o.at, job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
-    } else {
+    } else if (o.status === 'queued') {
       p.zrem(failed, job.id)
     }
   }

@@ -82,14 +82,13 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   async function processJob (job: Job<JobData>, token: string | undefined, ctx: RegionContext): Promise<void> {
     const d = job.data
     const attempt = job.attemptsMade + 1
-    const jlog = ctx.log.child({ id: d.id, domain: d.domain, attempt })
     const authorization = auth.get(d.domain)
     const gate: Gate = authorization ? await ctx.gates.check(d) : { kind: 'fail', reason: `domain ${d.domain} is not configured` }
     if (gate.kind === 'fail') {
-      await record(ctx.link, jlog, job, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
+      await record(ctx.link, ctx.log, job, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
       throw new UnrecoverableError(gate.reason)
     }
-    if (gate.kind === 'defer') return await defer(job, token, ctx, jlog, gate.until, gate.hold, gate.rememberDomain)
+    if (gate.kind === 'defer') return await defer(job, token, ctx, ctx.log, gate.until, gate.hold, gate.rememberDomain)
 
     const started = performance.now()
     const answer = await client.send(ctx.region, d, authorization as string)
@@ -99,9 +98,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     if (gate.probe && isOutageAnswer(answer)) {
       // A failed probe is the outage's cost, not the message's: it waits for the next probe.
       const hold: Hold = { reason: `region ${ctx.region} probe failed: ${describe(answer)}`, since: iso(clock.now()) }
-      return await defer(job, token, ctx, jlog, ctx.gates.nextProbeAt(), hold, false)
+      return await defer(job, token, ctx, ctx.log, ctx.gates.nextProbeAt(), hold, false)
     }
-    await apply(decision, answer, job, token, ctx.link, jlog)
+    await apply(decision, answer, job, token, ctx.link, ctx.log)
   }
 
   /** Later, without spending an attempt (holds, probes, rate): BullMQ's moveToDelayed + DelayedError. */
@@ -143,7 +142,11 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
     await link.store.write(outcome)
-    jlog.info({ status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
+    // Bindings in the call, not a child logger per job: no allocation when the level is off.
+    if (jlog.isLevelEnabled('info')) {
+      const { id, domain } = job.data
+      jlog.info({ id, domain, attempt: job.attemptsMade + 1, status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
+    }
   }
 
   let closing: Promise<void> | null = null
