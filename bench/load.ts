@@ -122,3 +122,42 @@ export async function paced (rate: number, seconds: number, call: (i: number) =>
   await Promise.allSettled(inflight)
   return { started, elapsedMs }
 }
+
+/** Median (mean of the middle two for an even count); NaN for none. */
+export function median (values: number[]): number {
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] ?? NaN : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2
+}
+
+/** `xs` rotated left by `k`: round k starts with a different subject, so none always goes first. */
+export function rotate<T> (xs: readonly T[], k: number): T[] {
+  const n = k % xs.length
+  return [...xs.slice(n), ...xs.slice(0, n)]
+}
+
+/**
+ * Rounds of one subject folded into one figure: throughput and latencies are the median over
+ * rounds, errors and counts the sum. Every round stays in `rounds`.
+ */
+export interface RoundsResult extends CannonResult { rounds: CannonResult[] }
+
+export function foldRounds (rounds: CannonResult[]): RoundsResult {
+  const sum = (f: (r: CannonResult) => number): number => rounds.reduce((a, r) => a + f(r), 0)
+  const statusCodes: Record<string, number> = {}
+  for (const r of rounds) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  return {
+    reqPerSec: median(rounds.map((r) => r.reqPerSec)),
+    okPerSec: median(rounds.map((r) => r.okPerSec)),
+    ok: sum((r) => r.ok),
+    total: sum((r) => r.total),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    errors: sum((r) => r.errors),
+    badStatus: sum((r) => r.badStatus),
+    statusCodes,
+    durationSec: sum((r) => r.durationSec),
+    rounds
+  }
+}

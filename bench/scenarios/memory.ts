@@ -6,7 +6,7 @@ import { SimClient } from '../sim-client.js'
 import { fmtBytes, fmtInt, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, redisUsedMemory, startMailqueueApi, startMailqueueWorker, type Stack } from '../stack.js'
 import type { Service } from '../processes.js'
-import { preflight } from './ingest.js'
+import { preflight } from '../rounds.js'
 
 const RSS_LIMIT = 200 * 1024 * 1024
 const KB3 = 3 * 1024
