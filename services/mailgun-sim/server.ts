@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { faultAnswer, faultProblem, FORBIDDEN, jsonAnswer, Switches, type Answer, type FaultSpec } from './faults.js'
-import { FormError, MAX_REQUEST_BYTES, readForm, tooLarge, type FileInfo, type ParsedForm } from './form.js'
+import { decode, FormError, MAX_REQUEST_BYTES, readForm, tooLarge, valueOf, type FileInfo, type ParsedForm } from './form.js'
 
 export type { FaultSpec } from './faults.js'
 
@@ -84,6 +84,20 @@ function keyOf (header: string | undefined): string | null {
   return decoded.startsWith('api:') ? decoded.slice(4) : null
 }
 
+/** The three request headers a send needs, read from rawHeaders (cheaper than building req.headers). */
+function sendHeaders (raw: string[]): { authorization: string | undefined, contentType: string | undefined, contentLength: string | undefined } {
+  let authorization: string | undefined
+  let contentType: string | undefined
+  let contentLength: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 13 && authorization === undefined && name.toLowerCase() === 'authorization') authorization = raw[i + 1]
+    else if (name.length === 12 && contentType === undefined && name.toLowerCase() === 'content-type') contentType = raw[i + 1]
+    else if (name.length === 14 && contentLength === undefined && name.toLowerCase() === 'content-length') contentLength = raw[i + 1]
+  }
+  return { authorization, contentType, contentLength }
+}
+
 /** Addresses in one address field value: commas split, except inside quotes or angle brackets. */
 function countAddresses (value: string): number {
   let n = 0
@@ -105,9 +119,25 @@ function countAddresses (value: string): number {
   return seen ? n + 1 : n
 }
 
-const present = (values: string[] | undefined): boolean => values !== undefined && values.some((v) => v.trim() !== '')
+/** Recipients in one `to` value; a raw value without an encoded comma is decoded only to see if blank. */
+function countRecipients (form: ParsedForm, v: string): number {
+  if (form.raw && !v.includes(',') && !v.includes('%2C') && !v.includes('%2c')) return present(form, [v]) ? 1 : 0
+  return countAddresses(valueOf(form, v))
+}
 
-/** The value of a field whose name matches case-insensitively (`h:Message-Id`, `h:message-id`, …). */
+/** Whether a field has a non-blank value (raw values are decoded only when they could be blank). */
+function present (form: ParsedForm, values: string[] | undefined): boolean {
+  if (values === undefined) return false
+  for (const v of values) {
+    if (v === '') continue
+    const c = v.charCodeAt(0)
+    if (c > 32 && c !== 43 /* + */ && c !== 37 /* % */) return true
+    if (valueOf(form, v).trim() !== '') return true
+  }
+  return false
+}
+
+/** The first value of a field whose name matches case-insensitively (`h:Message-Id`, `h:message-id`, …). */
 function fieldCi (fields: Record<string, string[]>, lower: string): string | undefined {
   const exact = fields[lower]
   if (exact) return exact[0]
@@ -115,33 +145,62 @@ function fieldCi (fields: Record<string, string[]>, lower: string): string | und
   return undefined
 }
 
+/** `o:`, `h:` and `v:` names: Mailgun's "send options". */
+function isOption (name: string): boolean {
+  if (name.charCodeAt(1) !== 58 /* : */) return false
+  const c = name.charCodeAt(0) | 32
+  return c === 111 /* o */ || c === 104 /* h */ || c === 118 /* v */
+}
+
+/** Bytes of send options; raw values are measured encoded first (never shorter than the text). */
+function optionBytes (form: ParsedForm): number {
+  let bytes = 0
+  for (const name in form.fields) {
+    if (!isOption(name)) continue
+    for (const v of form.fields[name] ?? []) bytes += Buffer.byteLength(name) + (form.raw ? v.length : Buffer.byteLength(v))
+  }
+  if (bytes <= SEND_OPTIONS_LIMIT || !form.raw) return bytes
+  bytes = 0
+  for (const name in form.fields) {
+    if (!isOption(name)) continue
+    for (const v of form.fields[name] ?? []) bytes += Buffer.byteLength(name) + Buffer.byteLength(decode(v))
+  }
+  return bytes
+}
+
 /** Mailgun's 400 text for a send it would refuse, in the order listed in the reference; null: acceptable. */
 export function invalid (endpoint: ReceivedMessage['endpoint'], form: ParsedForm): string | null {
   const f = form.fields
-  if (endpoint === 'messages' && !present(f.from) && !present(f.template)) return 'from parameter is missing'
-  if (!present(f.to)) return 'to parameter is missing'
+  if (endpoint === 'messages' && !present(form, f.from) && !present(form, f.template)) return 'from parameter is missing'
+  if (!present(form, f.to)) return 'to parameter is missing'
   if (endpoint === 'messages.mime') {
-    if (!form.files.some((x) => x.field === 'message') && !present(f.message)) return 'message parameter is missing'
+    if (!form.files.some((x) => x.field === 'message') && !present(form, f.message)) return 'message parameter is missing'
   } else {
-    if (!present(f.text) && !present(f.html) && !present(f['amp-html']) && !present(f.template)) {
+    if (!present(form, f.text) && !present(form, f.html) && !present(form, f['amp-html']) && !present(form, f.template)) {
       return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
     }
-    if (present(f.html) && present(f.template)) return "Only one parameters 'html' or 'template' is allowed"
+    if (present(form, f.html) && present(form, f.template)) return "Only one parameters 'html' or 'template' is allowed"
   }
   let to = 0
-  for (const v of f.to ?? []) to += countAddresses(v)
+  for (const v of f.to ?? []) to += countRecipients(form, v)
   if (to > MAX_RECIPIENTS) return 'Too many recipients, max is 1000'
   const rv = f['recipient-variables']?.[0]
   if (rv !== undefined) {
-    try { JSON.parse(rv) } catch { return "'recipient-variables' parameter is not a valid JSON" }
+    try { JSON.parse(valueOf(form, rv)) } catch { return "'recipient-variables' parameter is not a valid JSON" }
   }
-  let options = 0
-  for (const name in f) {
-    const p = name.slice(0, 2).toLowerCase()
-    if (p === 'o:' || p === 'h:' || p === 'v:') for (const v of f[name] ?? []) options += Buffer.byteLength(name) + Buffer.byteLength(v)
-  }
-  if (options > SEND_OPTIONS_LIMIT) return 'Send options (parameters starting with o:, h:, or v:) are limited to 16 kB total'
+  if (optionBytes(form) > SEND_OPTIONS_LIMIT) return 'Send options (parameters starting with o:, h:, or v:) are limited to 16 kB total'
   return null
+}
+
+function flush (res: ServerResponse, status: number, headers: string[], body: string): void {
+  if (res.destroyed || res.headersSent) return
+  res.writeHead(status, headers)
+  res.end(body)
+}
+
+/** A copy that does not keep the request body alive (V8 slices point into their parent string). */
+function flat (s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8')
 }
 
 /** `<YYYYMMDDhhmmss.random@domain>`, the shape of Mailgun's own ids. */
@@ -172,19 +231,33 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
   let received: ReceivedMessage[] = []
   let requests = 0
 
-  /** Writes an answer to a send, after the delay switch; `close` ends the connection (unread body). */
   function answer (res: ServerResponse, a: Answer, close = false): void {
-    const headers: Record<string, string | number> = { ...a.headers, 'content-length': Buffer.byteLength(a.body) }
-    if (sw.date !== null) headers.date = sw.date
-    if (close) headers.connection = 'close'
-    const write = (): void => {
-      if (res.destroyed || res.headersSent) return
-      res.writeHead(a.status, headers)
-      res.end(a.body)
-    }
-    if (sw.delayMs <= 0) return write()
-    const t = setTimeout(() => { timers.delete(t); write() }, sw.delayMs)
+    const headers: string[] = []
+    for (const name in a.headers) headers.push(name, a.headers[name] as string)
+    write(res, a.status, headers, a.body, close)
+  }
+
+  /** Writes an answer to a send, after the delay switch; `close` ends the connection (unread body). */
+  function write (res: ServerResponse, status: number, headers: string[], body: string, close = false): void {
+    headers.push('content-length', String(Buffer.byteLength(body)))
+    if (sw.date !== null) headers.push('date', sw.date)
+    if (close) headers.push('connection', 'close')
+    if (sw.delayMs <= 0) return flush(res, status, headers, body)
+    const t = setTimeout(function () { timers.delete(t); flush(res, status, headers, body) }, sw.delayMs)
     timers.add(t)
+  }
+
+  /** The key of an Authorization header, cached: a sender repeats the same few headers. */
+  const keyCache = new Map<string, string | null>()
+  function cachedKey (header: string | undefined): string | null {
+    if (header === undefined) return null
+    let key = keyCache.get(header)
+    if (key === undefined) {
+      if (keyCache.size >= 256) keyCache.clear()
+      key = keyOf(header)
+      keyCache.set(header, key)
+    }
+    return key
   }
 
   function send (req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -200,32 +273,36 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     let domain: string
     try { domain = decodeURIComponent(match[1] as string).toLowerCase() } catch { req.resume(); return answer(res, NOT_FOUND) }
     const endpoint = match[2] as ReceivedMessage['endpoint']
-    const key = keyOf(req.headers.authorization)
+    const h = sendHeaders(req.rawHeaders)
+    const key = cachedKey(h.authorization)
     const domainKey = keys.get(domain)
     const isAccount = accountKey !== undefined && key === accountKey
     if (key === null || (!isAccount && (domainKey === undefined || key !== domainKey))) { req.resume(); return answer(res, FORBIDDEN) }
     if (domainKey === undefined) { req.resume(); return answer(res, jsonAnswer(404, `Domain not found: ${domain}`)) }
-    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) return answer(res, toAnswer(tooLarge()), true)
-    readForm(req).then((form) => {
+    if (h.contentLength !== undefined && Number(h.contentLength) > MAX_REQUEST_BYTES) return answer(res, toAnswer(tooLarge()), true)
+    readForm(req, h.contentType, fast, function (err, form) {
+      if (err !== null || form === null) return answer(res, toAnswer(err), !req.complete)
       const now = Date.now()
       const fault = sw.take(domain, now)
       if (fault) return answer(res, faultAnswer(fault, domain, now))
-      const problem = invalid(endpoint, form)
+      let problem: string | null
+      let messageId: string | null
+      try {
+        problem = invalid(endpoint, form)
+        const sent = fieldCi(form.fields, 'h:message-id')
+        messageId = sent === undefined ? null : flat(valueOf(form, sent).trim()) || null
+      } catch (e) {
+        return answer(res, toAnswer(e), false)
+      }
       if (problem !== null) return answer(res, jsonAnswer(400, problem))
-      const messageId = fieldCi(form.fields, 'h:message-id')?.trim() || null
       received.push({
         at, domain, endpoint, key, messageId,
         fields: fast ? NO_FIELDS : form.fields,
         files: fast ? NO_FILES : form.files,
         contentType: form.contentType
       })
-      answer(res, {
-        status: 200,
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify({ id: messageId ?? generatedId(now, domain), message: 'Queued. Thank you.' })
-      })
-    }, (err: unknown) => {
-      answer(res, toAnswer(err), !req.complete)
+      const id = messageId ?? generatedId(now, domain)
+      write(res, 200, ['content-type', 'application/json; charset=utf-8'], '{"id":' + JSON.stringify(id) + ',"message":"Queued. Thank you."}')
     })
   }
 

@@ -1,0 +1,312 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { FormData, request } from 'undici'
+import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
+
+const DOMAIN = 'mg.sim.test'
+const KEY = 'sending-key-1'
+const OTHER = 'other.sim.test'
+const OTHER_KEY = 'sending-key-2'
+const ACCOUNT = 'account-key'
+
+const basic = (key: string): string => 'Basic ' + Buffer.from(`api:${key}`).toString('base64')
+
+type Fields = Array<[string, string]>
+const minimal: Fields = [['from', 'Shop <shop@mg.sim.test>'], ['to', 'user@example.com'], ['subject', 'Hi'], ['text', 'Hello']]
+
+async function post (sim: Simulator, opts: { domain?: string, key?: string, fields?: Fields, body?: string | FormData, endpoint?: string } = {}) {
+  const body = opts.body ?? new URLSearchParams(opts.fields ?? minimal).toString()
+  const res = await request(`${sim.url}/v3/${opts.domain ?? DOMAIN}/${opts.endpoint ?? 'messages'}`, {
+    method: 'POST',
+    headers: {
+      authorization: basic(opts.key ?? KEY),
+      ...(typeof body === 'string' ? { 'content-type': 'application/x-www-form-urlencoded' } : {})
+    },
+    body
+  })
+  const text = await res.body.text()
+  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as { id?: string, message: string } }
+}
+
+/** Polls until `check` is true or the deadline passes (no fixed sleeps). */
+async function until (check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await sleep(20)
+  }
+  assert.fail(`timed out waiting for ${what}`)
+}
+
+describe('mailgun simulator (full mode)', () => {
+  let sim: Simulator
+  before(async () => {
+    sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }, { name: OTHER, sendingKey: OTHER_KEY }], accountKey: ACCOUNT })
+  })
+  after(async () => { await sim.close() })
+
+  test('an accepted send is recorded with its fields and key, and answered like Mailgun', async () => {
+    sim.reset()
+    const before = Date.now()
+    const res = await post(sim, { fields: [...minimal, ['to', 'b@example.com, "Doe, J" <j@example.com>'], ['h:Message-Id', '<abc.123@mg.sim.test>'], ['o:tag', 'a'], ['o:tag', 'b']] })
+    assert.equal(res.status, 200, res.text)
+    assert.match(String(res.headers['content-type']), /^application\/json/)
+    assert.deepEqual(res.json(), { id: '<abc.123@mg.sim.test>', message: 'Queued. Thank you.' })
+    assert.match(String(res.headers.date), /^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/)
+    const [got, ...rest] = sim.received()
+    assert.equal(rest.length, 0)
+    assert.ok(got)
+    assert.equal(got.domain, DOMAIN)
+    assert.equal(got.endpoint, 'messages')
+    assert.equal(got.key, KEY)
+    assert.equal(got.messageId, '<abc.123@mg.sim.test>')
+    assert.equal(got.contentType, 'application/x-www-form-urlencoded')
+    assert.ok(got.at >= before && got.at <= Date.now())
+    assert.deepEqual(got.fields.to, ['user@example.com', 'b@example.com, "Doe, J" <j@example.com>'])
+    assert.deepEqual(got.fields['o:tag'], ['a', 'b'])
+    assert.equal(got.fields.from?.[0], 'Shop <shop@mg.sim.test>')
+    assert.deepEqual(got.files, [])
+    assert.equal(sim.requests(), 1)
+  })
+
+  test('without h:Message-Id the id is generated in Mailgun\'s shape; the account key works for any domain', async () => {
+    sim.reset()
+    const res = await post(sim, { domain: OTHER, key: ACCOUNT })
+    assert.equal(res.status, 200, res.text)
+    assert.match(res.json().id ?? '', /^<\d{14}\.[0-9A-F]+@other\.sim\.test>$/)
+    assert.equal(sim.received()[0]?.messageId, null)
+    assert.equal(sim.received()[0]?.key, ACCOUNT)
+  })
+
+  test('multipart with an attachment and inline file; messages.mime with a message file', async () => {
+    sim.reset()
+    const form = new FormData()
+    for (const [k, v] of minimal) form.append(k, v)
+    form.append('to', 'second@example.com')
+    form.append('attachment', new Blob([Buffer.alloc(1234, 1)], { type: 'application/pdf' }), 'invoice.pdf')
+    form.append('inline', new Blob([Buffer.alloc(10)], { type: 'image/png' }), 'logo.png')
+    const res = await post(sim, { body: form })
+    assert.equal(res.status, 200, res.text)
+    const got = sim.received()[0]
+    assert.equal(got?.contentType, 'multipart/form-data')
+    assert.deepEqual(got?.fields.to, ['user@example.com', 'second@example.com'])
+    assert.deepEqual(got?.files, [
+      { field: 'attachment', filename: 'invoice.pdf', contentType: 'application/pdf', size: 1234 },
+      { field: 'inline', filename: 'logo.png', contentType: 'image/png', size: 10 }
+    ])
+
+    const mime = new FormData()
+    mime.append('to', 'user@example.com')
+    mime.append('message', new Blob(['From: a@b.c\r\nSubject: x\r\n\r\nbody\r\n']), 'MimeMessage')
+    const sent = await post(sim, { body: mime, endpoint: 'messages.mime' })
+    assert.equal(sent.status, 200, sent.text)
+    assert.equal(sim.received()[1]?.endpoint, 'messages.mime')
+    assert.equal(sim.received()[1]?.files[0]?.field, 'message')
+    const missing = new FormData()
+    missing.append('to', 'user@example.com')
+    const refused = await post(sim, { body: missing, endpoint: 'messages.mime' })
+    assert.equal(refused.status, 400)
+    assert.deepEqual(refused.json(), { message: 'message parameter is missing' })
+  })
+
+  test('a wrong key gets 401 with the text Forbidden; another domain\'s sending key too', async () => {
+    sim.reset()
+    for (const key of ['wrong', OTHER_KEY]) {
+      const res = await post(sim, { key })
+      assert.equal(res.status, 401)
+      assert.equal(res.text, 'Forbidden')
+      assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8')
+      assert.equal(res.headers['www-authenticate'], 'Basic realm="MG API"')
+    }
+    const noAuth = await request(`${sim.url}/v3/${DOMAIN}/messages`, { method: 'POST', body: 'from=a' })
+    assert.equal(noAuth.statusCode, 401)
+    assert.equal(await noAuth.body.text(), 'Forbidden')
+    assert.equal(sim.received().length, 0)
+    assert.equal(sim.requests(), 3)
+  })
+
+  test('an unknown domain gets 404 with the account key, 401 with any other', async () => {
+    const res = await post(sim, { domain: 'nope.example', key: ACCOUNT })
+    assert.equal(res.status, 404)
+    assert.deepEqual(res.json(), { message: 'Domain not found: nope.example' })
+    assert.equal((await post(sim, { domain: 'nope.example', key: KEY })).status, 401)
+  })
+
+  test('invalid sends get 400 with Mailgun\'s exact texts', async () => {
+    sim.reset()
+    const without = (name: string): Fields => minimal.filter(([k]) => k !== name)
+    const cases: Array<[Fields | string, string]> = [
+      [without('from'), 'from parameter is missing'],
+      [without('to'), 'to parameter is missing'],
+      [[...without('to'), ['to', '  ']], 'to parameter is missing'],
+      [without('text'), "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"],
+      [[...minimal, ['to', Array.from({ length: 1000 }, (_, i) => `u${i}@example.com`).join(',')]], 'Too many recipients, max is 1000'],
+      [[...minimal, ['recipient-variables', '{nope']], "'recipient-variables' parameter is not a valid JSON"],
+      ['from=a%40b.c&to=x%zz&text=t', 'unable to parse request: invalid URL escape']
+    ]
+    for (const [fields, message] of cases) {
+      const res = await post(sim, typeof fields === 'string' ? { body: fields } : { fields })
+      assert.equal(res.status, 400, message)
+      assert.deepEqual(res.json(), { message })
+    }
+    assert.equal((await post(sim, { fields: [...without('text'), ['amp-html', '<p>x</p>']] })).status, 200)
+    assert.equal((await post(sim, { fields: [...minimal, ['to', Array.from({ length: 999 }, (_, i) => `u${i}@example.com`).join(',')]] })).status, 200)
+    assert.equal(sim.received().length, 2)
+  })
+
+  test('a body over 52.4 MiB gets 413', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const url = new URL(sim.url)
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST /v3/${DOMAIN}/messages HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic(KEY)}\r\n` +
+          'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000000\r\n\r\nfrom=a')
+      })
+      let text = ''
+      socket.on('data', (c) => { text += String(c) })
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+    })
+    assert.match(answer, /^HTTP\/1\.1 413 /)
+    assert.match(answer, /\{"message":"request size exceeds 52\.4MiB limit"\}/)
+  })
+
+  test('a fault answers the next N matching requests, then sends go through', async () => {
+    sim.reset()
+    sim.addFault({ status: 503, count: 2 })
+    sim.addFault({ status: 500, domain: OTHER })
+    const first = await post(sim)
+    assert.equal(first.status, 503)
+    assert.deepEqual(first.json(), { message: 'Service Unavailable' })
+    assert.equal((await post(sim)).status, 503)
+    assert.equal((await post(sim)).status, 200)
+    const other = await post(sim, { domain: OTHER, key: OTHER_KEY })
+    assert.equal(other.status, 500)
+    assert.deepEqual(other.json(), { message: 'Internal Server Error' })
+    sim.clearFaults()
+    assert.equal((await post(sim, { domain: OTHER, key: OTHER_KEY })).status, 200)
+    assert.equal(sim.received().length, 2)
+    assert.equal(sim.requests(), 5)
+  })
+
+  test('a 429 fault sends Retry-After, extra headers and Mailgun\'s rate-limit text; 401 fault is text', async () => {
+    sim.reset()
+    sim.addFault({ status: 429, count: 1, retryAfter: '7', headers: { 'X-RateLimit-Reset': '1700000000000' } })
+    const before = Date.now()
+    const res = await post(sim)
+    assert.equal(res.status, 429)
+    assert.equal(res.headers['retry-after'], '7')
+    assert.equal(res.headers['x-ratelimit-reset'], '1700000000000')
+    const m = /^Domain mg\.sim\.test is not allowed to send: request limit exceeded, try again after (.+ UTC)$/.exec(res.json().message)
+    assert.ok(m, res.text)
+    const after = Date.parse((m[1] ?? '').replace('UTC', 'GMT'))
+    assert.ok(after >= Math.floor(before / 1000) * 1000 + 6000 && after <= Date.now() + 8000, m[1])
+    sim.addFault({ status: 401, count: 1 })
+    const forbidden = await post(sim)
+    assert.equal(forbidden.status, 401)
+    assert.equal(forbidden.text, 'Forbidden')
+    sim.addFault({ status: 502, count: 1, body: '<html>bad gateway</html>' })
+    const raw = await post(sim)
+    assert.equal(raw.text, '<html>bad gateway</html>')
+    assert.match(String(raw.headers['content-type']), /^text\/plain/)
+    assert.equal(sim.received().length, 0)
+  })
+
+  test('a time-limited fault stops matching once it expires', async () => {
+    sim.reset()
+    sim.addFault({ status: 503, forMs: 150 })
+    assert.equal((await post(sim)).status, 503)
+    await until(async () => (await post(sim)).status === 200, 'the fault to expire')
+    assert.equal(sim.received().length, 1)
+  })
+
+  test('a dropped connection is a socket error at the client; the next send works', async () => {
+    sim.reset()
+    sim.setDropConnections(1)
+    await assert.rejects(post(sim), (err: Error & { code?: string }) => {
+      assert.ok(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(err.code ?? ''), `${err.code}: ${err.message}`)
+      return true
+    })
+    assert.equal((await post(sim)).status, 200)
+    assert.equal(sim.requests(), 2)
+    assert.equal(sim.received().length, 1)
+  })
+
+  test('the Date header can be fixed and released; the delay holds answers', async () => {
+    sim.reset()
+    sim.setDateHeader('Thu, 13 Oct 2011 18:02:00 +0000')
+    assert.equal((await post(sim)).headers.date, 'Thu, 13 Oct 2011 18:02:00 +0000')
+    sim.setDateHeader(null)
+    assert.notEqual((await post(sim)).headers.date, 'Thu, 13 Oct 2011 18:02:00 +0000')
+    sim.setDelay(120)
+    const t0 = Date.now()
+    assert.equal((await post(sim)).status, 200)
+    assert.ok(Date.now() - t0 >= 100)
+    sim.reset()
+    const t1 = Date.now()
+    await post(sim)
+    assert.ok(Date.now() - t1 < 100, 'reset clears the delay')
+  })
+
+  test('control routes over HTTP drive and read the simulator', async () => {
+    const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
+      const res = await request(`${sim.url}${path}`, {
+        method,
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+      })
+      return { status: res.statusCode, body: await res.body.json() as unknown }
+    }
+    assert.equal((await call('DELETE', '/sim/received')).status, 200)
+    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 0, requests: 0 })
+    assert.equal((await call('POST', '/sim/faults', { status: 429, count: 1, retryAfter: '1' })).status, 200)
+    assert.equal((await post(sim)).status, 429)
+    assert.equal((await call('POST', '/sim/faults', { status: 503 })).status, 200)
+    assert.equal((await post(sim)).status, 503)
+    assert.equal((await call('DELETE', '/sim/faults')).status, 200)
+    assert.equal((await call('POST', '/sim/date', { value: 'Mon, 10 May 2021 09:12:52 GMT' })).status, 200)
+    assert.equal((await post(sim, { fields: [...minimal, ['h:Message-Id', '<ctl@mg.sim.test>']] })).headers.date, 'Mon, 10 May 2021 09:12:52 GMT')
+    assert.equal((await call('POST', '/sim/date', { value: null })).status, 200)
+    assert.equal((await call('POST', '/sim/drop', { count: 1 })).status, 200)
+    await assert.rejects(post(sim))
+    assert.equal((await call('POST', '/sim/delay', { ms: 0 })).status, 200)
+    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 1, requests: 4 })
+    const rows = (await call('GET', '/sim/received')).body as Array<Record<string, unknown>>
+    assert.equal(rows.length, 1)
+    assert.equal(rows[0]?.messageId, '<ctl@mg.sim.test>')
+    assert.equal(rows[0]?.key, KEY)
+    assert.equal((await call('POST', '/sim/faults', { status: 'x' })).status, 400)
+    assert.equal((await call('POST', '/sim/delay', { ms: -1 })).status, 400)
+    assert.equal((await call('GET', '/sim/nope')).status, 404)
+  })
+})
+
+describe('mailgun simulator (fast mode)', () => {
+  let sim: Simulator
+  before(async () => { sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }], mode: 'fast' }) })
+  after(async () => { await sim.close() })
+
+  test('records only the arrival, domain, key and messageId; still checks the send', async () => {
+    const res = await post(sim, { fields: [...minimal, ['h:message-id', '<fast.1@mg.sim.test>']] })
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.json().id, '<fast.1@mg.sim.test>')
+    const got = sim.received()[0]
+    assert.equal(got?.messageId, '<fast.1@mg.sim.test>')
+    assert.equal(got?.key, KEY)
+    assert.deepEqual(got?.fields, {})
+    assert.deepEqual(got?.files, [])
+    const bad = await post(sim, { fields: minimal.filter(([k]) => k !== 'from') })
+    assert.deepEqual(bad.json(), { message: 'from parameter is missing' })
+    const blank = await post(sim, { body: 'from=a%40b.c&to=+%20&text=t' })
+    assert.deepEqual(blank.json(), { message: 'to parameter is missing' })
+    assert.equal(sim.received().length, 1)
+  })
+})
+
+test('close() does not wait for idle keep-alive sockets', async () => {
+  const sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }] })
+  assert.equal((await post(sim)).status, 200) // undici keeps this socket open
+  const closed = await Promise.race([sim.close().then(() => true), sleep(2000).then(() => false)])
+  assert.ok(closed, 'close() finished')
+  await sim.close() // idempotent
+})
