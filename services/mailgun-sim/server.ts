@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { faultAnswer, faultProblem, FORBIDDEN, jsonAnswer, Switches, type Answer, type FaultSpec } from './faults.js'
-import { decode, FormError, MAX_REQUEST_BYTES, readForm, tooLarge, valueOf, type FileInfo, type ParsedForm } from './form.js'
+import { fieldCi, FormError, invalid, MAX_REQUEST_BYTES, readForm, tooLarge, valueOf, type FileInfo } from './form.js'
 
 export type { FaultSpec } from './faults.js'
 
@@ -71,8 +71,6 @@ export interface Simulator {
 }
 
 const SEND_PATH = /^\/v3\/([^/]+)\/(messages|messages\.mime)$/
-const MAX_RECIPIENTS = 1000
-const SEND_OPTIONS_LIMIT = 16 * 1024
 const NOT_FOUND: Answer = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '404 page not found' }
 const NO_FIELDS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>
 const NO_FILES: FileInfo[] = Object.freeze([]) as unknown as FileInfo[]
@@ -96,100 +94,6 @@ function sendHeaders (raw: string[]): { authorization: string | undefined, conte
     else if (name.length === 14 && contentLength === undefined && name.toLowerCase() === 'content-length') contentLength = raw[i + 1]
   }
   return { authorization, contentType, contentLength }
-}
-
-/** Addresses in one address field value: commas split, except inside quotes or angle brackets. */
-function countAddresses (value: string): number {
-  let n = 0
-  let seen = false
-  let quoted = false
-  let angle = false
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
-    if (c === 34 /* " */ && value.charCodeAt(i - 1) !== 92 /* \ */) quoted = !quoted
-    else if (!quoted && c === 60 /* < */) angle = true
-    else if (!quoted && c === 62 /* > */) angle = false
-    else if (c === 44 /* , */ && !quoted && !angle) {
-      if (seen) n += 1
-      seen = false
-      continue
-    }
-    if (c > 32) seen = true
-  }
-  return seen ? n + 1 : n
-}
-
-/** Recipients in one `to` value; a raw value without an encoded comma is decoded only to see if blank. */
-function countRecipients (form: ParsedForm, v: string): number {
-  if (form.raw && !v.includes(',') && !v.includes('%2C') && !v.includes('%2c')) return present(form, [v]) ? 1 : 0
-  return countAddresses(valueOf(form, v))
-}
-
-/** Whether a field has a non-blank value (raw values are decoded only when they could be blank). */
-function present (form: ParsedForm, values: string[] | undefined): boolean {
-  if (values === undefined) return false
-  for (const v of values) {
-    if (v === '') continue
-    const c = v.charCodeAt(0)
-    if (c > 32 && c !== 43 /* + */ && c !== 37 /* % */) return true
-    if (valueOf(form, v).trim() !== '') return true
-  }
-  return false
-}
-
-/** The first value of a field whose name matches case-insensitively (`h:Message-Id`, `h:message-id`, …). */
-function fieldCi (fields: Record<string, string[]>, lower: string): string | undefined {
-  const exact = fields[lower]
-  if (exact) return exact[0]
-  for (const name in fields) if (name.length === lower.length && name.toLowerCase() === lower) return fields[name]?.[0]
-  return undefined
-}
-
-/** `o:`, `h:` and `v:` names: Mailgun's "send options". */
-function isOption (name: string): boolean {
-  if (name.charCodeAt(1) !== 58 /* : */) return false
-  const c = name.charCodeAt(0) | 32
-  return c === 111 /* o */ || c === 104 /* h */ || c === 118 /* v */
-}
-
-/** Bytes of send options; raw values are measured encoded first (never shorter than the text). */
-function optionBytes (form: ParsedForm): number {
-  let bytes = 0
-  for (const name in form.fields) {
-    if (!isOption(name)) continue
-    for (const v of form.fields[name] ?? []) bytes += Buffer.byteLength(name) + (form.raw ? v.length : Buffer.byteLength(v))
-  }
-  if (bytes <= SEND_OPTIONS_LIMIT || !form.raw) return bytes
-  bytes = 0
-  for (const name in form.fields) {
-    if (!isOption(name)) continue
-    for (const v of form.fields[name] ?? []) bytes += Buffer.byteLength(name) + Buffer.byteLength(decode(v))
-  }
-  return bytes
-}
-
-/** Mailgun's 400 text for a send it would refuse, in the order listed in the reference; null: acceptable. */
-export function invalid (endpoint: ReceivedMessage['endpoint'], form: ParsedForm): string | null {
-  const f = form.fields
-  if (endpoint === 'messages' && !present(form, f.from) && !present(form, f.template)) return 'from parameter is missing'
-  if (!present(form, f.to)) return 'to parameter is missing'
-  if (endpoint === 'messages.mime') {
-    if (!form.files.some((x) => x.field === 'message') && !present(form, f.message)) return 'message parameter is missing'
-  } else {
-    if (!present(form, f.text) && !present(form, f.html) && !present(form, f['amp-html']) && !present(form, f.template)) {
-      return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
-    }
-    if (present(form, f.html) && present(form, f.template)) return "Only one parameters 'html' or 'template' is allowed"
-  }
-  let to = 0
-  for (const v of f.to ?? []) to += countRecipients(form, v)
-  if (to > MAX_RECIPIENTS) return 'Too many recipients, max is 1000'
-  const rv = f['recipient-variables']?.[0]
-  if (rv !== undefined) {
-    try { JSON.parse(valueOf(form, rv)) } catch { return "'recipient-variables' parameter is not a valid JSON" }
-  }
-  if (optionBytes(form) > SEND_OPTIONS_LIMIT) return 'Send options (parameters starting with o:, h:, or v:) are limited to 16 kB total'
-  return null
 }
 
 function flush (res: ServerResponse, status: number, headers: string[], body: string): void {
