@@ -42,6 +42,9 @@ export const peakRssByName = new Map<string, number>()
 /** Every stopped service's peak RSS with the step it ran in, to tell which load caused a peak. */
 export const peakRssLog: Array<{ step: string, name: string, bytes: number }> = []
 let currentStep = ''
+
+/** Services that had to be SIGKILLed because SIGTERM did not end them within the grace time. */
+export const killedHard: Array<{ step: string, name: string, graceMs: number }> = []
 export function setStepLabel (label: string): void { currentStep = label }
 
 const live = new Set<Service>()
@@ -126,7 +129,11 @@ export async function startService (opts: ServiceOptions): Promise<Service> {
         if (peak !== null) peakRssLog.push({ step: currentStep, name: opts.name, bytes: peak })
         if (alive(child)) {
           child.kill('SIGTERM')
-          const timer = setTimeout(() => { if (alive(child)) child.kill('SIGKILL') }, graceMs)
+          const timer = setTimeout(() => {
+            if (!alive(child)) return
+            killedHard.push({ step: currentStep, name: opts.name, graceMs })
+            child.kill('SIGKILL')
+          }, graceMs)
           await exited
           clearTimeout(timer)
         }

@@ -1,4 +1,5 @@
 import { foldRounds, JsonClient, rotate, runCannon, type CannonResult, type RoundsResult } from './load.js'
+import { RedisCostMeter, type RedisCost } from './redis-cost.js'
 import type { Context } from './scenario.js'
 import type { HttpService } from './stack.js'
 
@@ -18,6 +19,13 @@ export interface LoadSpec {
   rounds: number
   /** Seconds of unmeasured load per subject before the first round. */
   warmup: number
+  /** Messages per accepted request (batch size), for Redis cost per message. */
+  messagesPerRequest?: number
+}
+
+export interface SubjectResult extends RoundsResult {
+  /** Redis commands and CPU per accepted message over the measured rounds. */
+  redis: RedisCost
 }
 
 /** One POST before the load, so a broken route fails in a second with its answer, not after 10 s. */
@@ -42,7 +50,7 @@ export async function interleaved (
   subjects: Subject[],
   spec: LoadSpec,
   describe: (figures: Map<string, CannonResult>) => string
-): Promise<Map<string, RoundsResult>> {
+): Promise<Map<string, SubjectResult>> {
   const running: HttpService[] = []
   try {
     const ready = ctx.progress.step(`${title}: start ${subjects.map((s) => s.key).join(', ')}, warm up ${spec.warmup} s each`)
@@ -56,6 +64,8 @@ export async function interleaved (
     }
     ready('ready')
     const rounds = new Map<string, CannonResult[]>(subjects.map((s) => [s.key, []]))
+    const meters = new Map(subjects.map((s) => [s.key, new RedisCostMeter()]))
+    const perRequest = spec.messagesPerRequest ?? 1
     const perRound = spec.seconds / spec.rounds
     for (let r = 0; r < spec.rounds; r++) {
       const done = ctx.progress.step(`${title} round ${r + 1}/${spec.rounds} (${perRound.toFixed(1)} s each)`)
@@ -64,13 +74,14 @@ export async function interleaved (
         const subject = subjects[i]
         const svc = running[i]
         if (!subject || !svc) continue
-        const fig = await load(svc.url, perRound)
+        const meter = meters.get(subject.key) ?? new RedisCostMeter()
+        const fig = await meter.around(ctx.stack.admin, async () => await load(svc.url, perRound), (f) => f.ok * perRequest)
         figures.set(subject.key, fig)
         rounds.get(subject.key)?.push(fig)
       }
       done(describe(figures))
     }
-    return new Map([...rounds].map(([key, rs]) => [key, foldRounds(rs)]))
+    return new Map([...rounds].map(([key, rs]) => [key, { ...foldRounds(rs), redis: (meters.get(key) ?? new RedisCostMeter()).result() }]))
   } finally {
     await Promise.all(running.map(async (s) => await s.svc.stop()))
   }

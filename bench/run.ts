@@ -5,7 +5,7 @@
  */
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { killAllSync, stopAll } from './processes.js'
+import { killAllSync, killedHard, stopAll } from './processes.js'
 import { createProgress, machineInfo, renderTable, writeReport, type Report } from './report.js'
 import type { Context, Row, Scenario, ScenarioResult } from './scenario.js'
 import { ingest } from './scenarios/ingest.js'
@@ -88,6 +88,8 @@ async function main (): Promise<number> {
     await stopStack(stack, errors.length > 0)
   }
 
+  for (const k of killedHard) notes.push(`${k.name} did not exit within ${k.graceMs / 1000} s of SIGTERM (step "${k.step}"): SIGKILLed`)
+  rows.sort((a, b) => Number(a.scenario === 'redis cost') - Number(b.scenario === 'redis cost'))
   const report: Report = {
     machine: machineInfo(redisVersion, loadBefore),
     quick,

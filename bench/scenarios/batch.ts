@@ -1,5 +1,6 @@
 import { batch, bearer } from '../fixtures.js'
 import type { CannonResult, RoundsResult } from '../load.js'
+import { describeCost } from '../redis-cost.js'
 import { interleaved, type Subject } from '../rounds.js'
 import { fmtInt, fmtMs, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startNaiveApi } from '../stack.js'
@@ -29,12 +30,14 @@ export const batchIngest: Scenario = {
       connections: 10,
       seconds: ctx.secs(10, 3),
       rounds: ROUNDS,
-      warmup: ctx.secs(2, 1)
+      warmup: ctx.secs(2, 1),
+      messagesPerRequest: BATCH
     }
     Object.assign(out.figures, { batchSize: BATCH, connections: spec.connections, secondsPerSubject: spec.seconds, rounds: ROUNDS, fold: 'median of rounds' })
     await flushRedis(ctx.stack)
     const results = await interleaved(ctx, 'batch ingest', subjects, spec,
       (figs) => [...figs].map(([k, r]) => `${k} ${fmtInt(messagesPerSec(r))} msg/s`).join(', '))
+    const costRows = [...results].map(([key, r]) => ({ scenario: 'redis cost', subject: `batch ingest: ${key}`, result: describeCost(r.redis), target: '', pass: null }))
     for (const [key, r] of results) {
       out.figures[key] = { ...r, messagesPerSec: messagesPerSec(r) }
       if (key === 'naive') {
@@ -52,5 +55,6 @@ export const batchIngest: Scenario = {
         pass: messagesPerSec(r) >= 40_000 && r.errors === 0 && r.badStatus === 0
       })
     }
+    out.rows.push(...costRows)
   }
 }

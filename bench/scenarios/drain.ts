@@ -1,7 +1,8 @@
 import { enqueueNaive, enqueueViaApi } from '../enqueue.js'
 import { median } from '../load.js'
 import { SimClient } from '../sim-client.js'
-import { fmtInt, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
+import { describeCost, RedisCostMeter, type RedisCost } from '../redis-cost.js'
+import { fmtInt, type Context, type Row, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startMailqueueWorker, startNaiveWorker, type Stack } from '../stack.js'
 import type { Service } from '../processes.js'
 
@@ -94,12 +95,15 @@ export const endToEnd: Scenario = {
     const naive: DrainFigure[] = []
     const mq: DrainFigure[] = []
     const ratios: number[] = []
+    const naiveCost = new RedisCostMeter()
+    const mqCost = new RedisCostMeter()
+    const admin = ctx.stack.admin
 
     for (let r = 0; r < rounds; r++) {
       const done = ctx.progress.step(`end-to-end drain round ${r + 1}/${rounds} (${fmtInt(n)} msgs each)`)
       await flushRedis(ctx.stack)
       await enqueueNaive(ctx.stack, n)
-      const b = await drain(ctx.stack, n, timeoutMs, async () => await startNaiveWorker(ctx.stack))
+      const b = await naiveCost.around(admin, async () => await drain(ctx.stack, n, timeoutMs, async () => await startNaiveWorker(ctx.stack)), (f) => f.received)
       naive.push(b)
       if (!withMailqueue) { done(`baseline ${summary(b)}`); continue }
       await flushRedis(ctx.stack)
@@ -109,16 +113,17 @@ export const endToEnd: Scenario = {
       } finally {
         await api.svc.stop()
       }
-      const m = await drain(ctx.stack, n, timeoutMs, async () => await startMailqueueWorker(ctx.stack))
+      const m = await mqCost.around(admin, async () => await drain(ctx.stack, n, timeoutMs, async () => await startMailqueueWorker(ctx.stack)), (f) => f.received)
       mq.push(m)
       ratios.push(m.messagesPerSec / b.messagesPerSec)
       done(`baseline ${fmtInt(b.messagesPerSec)} msg/s, mailqueue ${fmtInt(m.messagesPerSec)} msg/s (${(m.messagesPerSec / b.messagesPerSec).toFixed(2)}×)`)
     }
-    const b = fold(naive)
+    const b = { ...fold(naive), redis: naiveCost.result() }
     out.figures.naive = b
     out.rows.push({ scenario: 'end-to-end drain', subject: '(b) naive BullMQ worker + undici', result: summary(b), target: '', pass: null })
-    if (mq.length === 0) return
-    const m = fold(mq)
+    const costRow = (who: string, cost: RedisCost): Row => ({ scenario: 'redis cost', subject: `drain: ${who}`, result: describeCost(cost), target: '', pass: null })
+    if (mq.length === 0) { out.rows.push(costRow('naive', b.redis)); return }
+    const m = { ...fold(mq), redis: mqCost.result() }
     const ratio = median(ratios)
     Object.assign(out.figures, { mailqueue: m, ratioToNaive: ratio })
     out.rows.push({
@@ -128,6 +133,7 @@ export const endToEnd: Scenario = {
       target: '≥ 0.8× baseline worker, all delivered',
       pass: ratio >= 0.8 && m.received >= n && !m.timedOut
     })
+    out.rows.push(costRow('naive', b.redis), costRow('mailqueue', m.redis))
     const dupes = mq.reduce((a, r) => a + r.received - r.uniqueMessageIds, 0)
     if (dupes > 0) out.notes.push(`end-to-end drain: ${dupes} duplicate deliveries (at-least-once)`)
   }
