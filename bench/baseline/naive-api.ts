@@ -6,7 +6,7 @@
  */
 import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { naiveQueue } from './naive-queue.js'
+import { naiveMessageId, naiveQueue } from './naive-queue.js'
 import { Accepted, BatchAccepted, BatchBody, listenOptions, MessageBody } from './schema.js'
 
 const queue = naiveQueue(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
@@ -17,7 +17,7 @@ const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 }).withTypeProv
 app.get('/readyz', async () => ({ ok: true }))
 app.post('/v1/messages', { schema: { body: MessageBody, response: { 202: Accepted } } }, async (req, reply) => {
   const job = await queue.add('send', req.body)
-  return await reply.code(202).send({ id: job.id ?? '', status: 'queued' })
+  return await reply.code(202).send({ id: job.id ?? '', messageId: naiveMessageId(job.id ?? ''), status: 'queued' })
 })
 app.post('/v1/messages/batch', { schema: { body: BatchBody, response: { 202: BatchAccepted } } }, async (req, reply) => {
   const jobs = await queue.addBulk(req.body.messages.map((data) => ({ name: 'send', data })))

@@ -22,3 +22,8 @@ export function naiveQueue (url: string): Queue {
   queue.on('error', () => {})
   return queue
 }
+
+/** The Message-Id the naive worker sends for a job, so the benchmark can match arrivals to answers. */
+export function naiveMessageId (jobId: string): string {
+  return `<naive-${jobId}@bench.test>`
+}

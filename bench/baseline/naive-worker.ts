@@ -6,7 +6,7 @@
  */
 import { Worker } from 'bullmq'
 import { Pool } from 'undici'
-import { NAIVE_QUEUE, naiveConnection } from './naive-queue.js'
+import { NAIVE_QUEUE, naiveConnection, naiveMessageId } from './naive-queue.js'
 import type { MessageBody } from './schema.js'
 
 const concurrency = Number(process.env.CONCURRENCY ?? 50)
@@ -21,6 +21,7 @@ const worker = new Worker<MessageBody>(NAIVE_QUEUE, async (job) => {
   if (m.subject !== undefined) form.append('subject', m.subject)
   if (m.text !== undefined) form.append('text', m.text)
   if (m.html !== undefined) form.append('html', m.html)
+  form.append('h:Message-Id', naiveMessageId(job.id ?? ''))
   const res = await pool.request({
     path: `/v3/${encodeURIComponent(m.domain)}/messages`,
     method: 'POST',

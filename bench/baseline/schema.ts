@@ -20,7 +20,7 @@ export const BatchBody = Type.Object({
 })
 export type BatchBody = Static<typeof BatchBody>
 
-export const Accepted = Type.Object({ id: Type.String(), status: Type.String() })
+export const Accepted = Type.Object({ id: Type.String(), messageId: Type.Optional(Type.String()), status: Type.String() })
 export const BatchAccepted = Type.Object({
   results: Type.Array(Type.Object({ index: Type.Integer(), id: Type.String() }))
 })
