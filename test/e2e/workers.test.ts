@@ -166,8 +166,17 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
   // The killed worker's active jobs come back only when their locks expire and a stalled-job
   // check sees them: with BullMQ's defaults (lockDuration and stalledInterval 30 s, not
   // configurable in services/worker/worker.ts) that is 30-60 s after the kill.
-  await eventually(() => uniqueReceived(stack) >= 2000 || undefined, 'all 2000 at the simulator', 100_000)
-  await eventually(async () => (await statuses(stack, accepted.map((a) => a.id))).every((s) => s === 'sent') || undefined, 'all 2000 records sent')
+  // Wait on the queue, not on the simulator: the killed worker's last sends may all have reached
+  // the simulator already, while their jobs stay active (and their records unwritten) until then.
+  // Completed jobs are removed, so an empty queue means every job has an outcome.
+  const queue = stack.links.get('us').queue
+  await eventually(async () => {
+    const counts = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized', 'paused')
+    return Object.values(counts).every((n) => n === 0) || undefined
+  }, 'the queue to drain', 100_000)
+  assert.equal(await queue.getFailedCount(), 0)
+  assert.deepEqual((await statuses(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [], 'all 2000 records sent')
+  assert.equal(uniqueReceived(stack), 2000)
   const duplicates = stack.sims.us.received().length - uniqueReceived(stack)
   assert.ok(duplicates <= concurrency, `${duplicates} duplicates`)
   assert.equal(second.child.exitCode, null, `the new worker died: ${second.output()}`)
