@@ -1,5 +1,5 @@
 import { foldRounds, JsonClient, rotate, runCannon, type CannonResult, type RoundsResult } from './load.js'
-import { RedisCostMeter, type RedisCost } from './redis-cost.js'
+import { CostMeter, type Cost } from './cost.js'
 import type { Context } from './scenario.js'
 import type { HttpService } from './stack.js'
 
@@ -24,8 +24,8 @@ export interface LoadSpec {
 }
 
 export interface SubjectResult extends RoundsResult {
-  /** Redis commands and CPU per accepted message over the measured rounds. */
-  redis: RedisCost
+  /** Redis commands, Redis and service CPU per accepted message over the measured rounds. */
+  cost: Cost
 }
 
 /** One POST before the load, so a broken route fails in a second with its answer, not after 10 s. */
@@ -64,7 +64,7 @@ export async function interleaved (
     }
     ready('ready')
     const rounds = new Map<string, CannonResult[]>(subjects.map((s) => [s.key, []]))
-    const meters = new Map(subjects.map((s) => [s.key, new RedisCostMeter()]))
+    const meters = new Map(subjects.map((s) => [s.key, new CostMeter()]))
     const perRequest = spec.messagesPerRequest ?? 1
     const perRound = spec.seconds / spec.rounds
     for (let r = 0; r < spec.rounds; r++) {
@@ -74,14 +74,14 @@ export async function interleaved (
         const subject = subjects[i]
         const svc = running[i]
         if (!subject || !svc) continue
-        const meter = meters.get(subject.key) ?? new RedisCostMeter()
-        const fig = await meter.around(ctx.stack.admin, async () => await load(svc.url, perRound), (f) => f.ok * perRequest)
+        const meter = meters.get(subject.key) ?? new CostMeter()
+        const fig = await meter.around(ctx.stack.admin, [svc.svc], async () => await load(svc.url, perRound), (f) => f.ok * perRequest)
         figures.set(subject.key, fig)
         rounds.get(subject.key)?.push(fig)
       }
       done(describe(figures))
     }
-    return new Map([...rounds].map(([key, rs]) => [key, { ...foldRounds(rs), redis: (meters.get(key) ?? new RedisCostMeter()).result() }]))
+    return new Map([...rounds].map(([key, rs]) => [key, { ...foldRounds(rs), cost: (meters.get(key) ?? new CostMeter()).result() }]))
   } finally {
     await Promise.all(running.map(async (s) => await s.svc.stop()))
   }

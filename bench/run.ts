@@ -89,7 +89,7 @@ async function main (): Promise<number> {
   }
 
   for (const k of killedHard) notes.push(`${k.name} did not exit within ${k.graceMs / 1000} s of SIGTERM (step "${k.step}"): SIGKILLed`)
-  rows.sort((a, b) => Number(a.scenario === 'redis cost') - Number(b.scenario === 'redis cost'))
+  rows.sort((a, b) => Number(a.scenario === 'cost per message') - Number(b.scenario === 'cost per message'))
   const report: Report = {
     machine: machineInfo(redisVersion, loadBefore),
     quick,

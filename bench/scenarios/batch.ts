@@ -1,6 +1,6 @@
 import { batch, bearer } from '../fixtures.js'
 import type { CannonResult, RoundsResult } from '../load.js'
-import { describeCost } from '../redis-cost.js'
+import { describeCost } from '../cost.js'
 import { interleaved, type Subject } from '../rounds.js'
 import { fmtInt, fmtMs, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startNaiveApi } from '../stack.js'
@@ -37,7 +37,7 @@ export const batchIngest: Scenario = {
     await flushRedis(ctx.stack)
     const results = await interleaved(ctx, 'batch ingest', subjects, spec,
       (figs) => [...figs].map(([k, r]) => `${k} ${fmtInt(messagesPerSec(r))} msg/s`).join(', '))
-    const costRows = [...results].map(([key, r]) => ({ scenario: 'redis cost', subject: `batch ingest: ${key}`, result: describeCost(r.redis), target: '', pass: null }))
+    const costRows = [...results].map(([key, r]) => ({ scenario: 'cost per message', subject: `batch ingest: ${key}`, result: describeCost(r.cost), target: '', pass: null }))
     for (const [key, r] of results) {
       out.figures[key] = { ...r, messagesPerSec: messagesPerSec(r) }
       if (key === 'naive') {

@@ -1,7 +1,8 @@
 import { enqueueNaive, enqueueViaApi } from '../enqueue.js'
 import { median } from '../load.js'
 import { SimClient } from '../sim-client.js'
-import { describeCost, RedisCostMeter, type RedisCost } from '../redis-cost.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CostMeter, describeCost, snapshot, type Cost, type Snapshot } from '../cost.js'
 import { fmtInt, type Context, type Row, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startMailqueueWorker, startNaiveWorker, type Stack } from '../stack.js'
 import type { Service } from '../processes.js'
@@ -20,22 +21,33 @@ export interface DrainFigure {
 }
 
 /**
- * Starts a worker on a full queue and times it until the simulator has every message.
- * The worker is stopped before returning (its peak RSS is recorded by the process registry).
+ * Starts a worker on a full queue and times it until the simulator has every message. The cost
+ * (Redis and worker CPU) is taken from the first poll that sees arrivals to the last, so process
+ * start-up is left out. The worker is stopped before returning (peak RSS is recorded then).
  */
-export async function drain (stack: Stack, n: number, timeoutMs: number, start: () => Promise<Service>): Promise<DrainFigure> {
+export async function drain (stack: Stack, n: number, timeoutMs: number, start: () => Promise<Service>, cost: CostMeter): Promise<DrainFigure> {
   const sim = new SimClient(stack.simUrl)
   await sim.reset()
   const base = (await sim.stats()).received
   const t0 = Date.now()
   const worker = await start()
-  let timedOut = false
+  let timedOut = true
   let tDone = Date.now()
+  let firstSeen: { snap: Snapshot, count: number } | undefined
   try {
-    tDone = await sim.waitForReceived(base + n, timeoutMs)
-  } catch {
-    timedOut = true
-    tDone = Date.now()
+    const deadline = t0 + timeoutMs
+    while (Date.now() < deadline) {
+      const count = (await sim.stats()).received - base
+      if (count > 0 && firstSeen === undefined) firstSeen = { snap: await snapshot(stack.admin, [worker]), count }
+      if (count >= n) {
+        tDone = Date.now()
+        timedOut = false
+        if (firstSeen) cost.add(firstSeen.snap, await snapshot(stack.admin, [worker]), count - firstSeen.count)
+        break
+      }
+      await sleep(25)
+    }
+    if (timedOut) tDone = Date.now()
   } finally {
     await worker.stop()
   }
@@ -95,15 +107,14 @@ export const endToEnd: Scenario = {
     const naive: DrainFigure[] = []
     const mq: DrainFigure[] = []
     const ratios: number[] = []
-    const naiveCost = new RedisCostMeter()
-    const mqCost = new RedisCostMeter()
-    const admin = ctx.stack.admin
+    const naiveCost = new CostMeter()
+    const mqCost = new CostMeter()
 
     for (let r = 0; r < rounds; r++) {
       const done = ctx.progress.step(`end-to-end drain round ${r + 1}/${rounds} (${fmtInt(n)} msgs each)`)
       await flushRedis(ctx.stack)
       await enqueueNaive(ctx.stack, n)
-      const b = await naiveCost.around(admin, async () => await drain(ctx.stack, n, timeoutMs, async () => await startNaiveWorker(ctx.stack)), (f) => f.received)
+      const b = await drain(ctx.stack, n, timeoutMs, async () => await startNaiveWorker(ctx.stack), naiveCost)
       naive.push(b)
       if (!withMailqueue) { done(`baseline ${summary(b)}`); continue }
       await flushRedis(ctx.stack)
@@ -113,17 +124,17 @@ export const endToEnd: Scenario = {
       } finally {
         await api.svc.stop()
       }
-      const m = await mqCost.around(admin, async () => await drain(ctx.stack, n, timeoutMs, async () => await startMailqueueWorker(ctx.stack)), (f) => f.received)
+      const m = await drain(ctx.stack, n, timeoutMs, async () => await startMailqueueWorker(ctx.stack), mqCost)
       mq.push(m)
       ratios.push(m.messagesPerSec / b.messagesPerSec)
       done(`baseline ${fmtInt(b.messagesPerSec)} msg/s, mailqueue ${fmtInt(m.messagesPerSec)} msg/s (${(m.messagesPerSec / b.messagesPerSec).toFixed(2)}×)`)
     }
-    const b = { ...fold(naive), redis: naiveCost.result() }
+    const b = { ...fold(naive), cost: naiveCost.result() }
     out.figures.naive = b
     out.rows.push({ scenario: 'end-to-end drain', subject: '(b) naive BullMQ worker + undici', result: summary(b), target: '', pass: null })
-    const costRow = (who: string, cost: RedisCost): Row => ({ scenario: 'redis cost', subject: `drain: ${who}`, result: describeCost(cost), target: '', pass: null })
-    if (mq.length === 0) { out.rows.push(costRow('naive', b.redis)); return }
-    const m = { ...fold(mq), redis: mqCost.result() }
+    const costRow = (who: string, cost: Cost): Row => ({ scenario: 'cost per message', subject: `drain: ${who}`, result: describeCost(cost), target: '', pass: null })
+    if (mq.length === 0) { out.rows.push(costRow('naive', b.cost)); return }
+    const m = { ...fold(mq), cost: mqCost.result() }
     const ratio = median(ratios)
     Object.assign(out.figures, { mailqueue: m, ratioToNaive: ratio })
     out.rows.push({
@@ -133,7 +144,7 @@ export const endToEnd: Scenario = {
       target: '≥ 0.8× baseline worker, all delivered',
       pass: ratio >= 0.8 && m.received >= n && !m.timedOut
     })
-    out.rows.push(costRow('naive', b.redis), costRow('mailqueue', m.redis))
+    out.rows.push(costRow('naive', b.cost), costRow('mailqueue', m.cost))
     const dupes = mq.reduce((a, r) => a + r.received - r.uniqueMessageIds, 0)
     if (dupes > 0) out.notes.push(`end-to-end drain: ${dupes} duplicate deliveries (at-least-once)`)
   }

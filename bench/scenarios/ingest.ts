@@ -1,6 +1,6 @@
 import { bearer, message } from '../fixtures.js'
 import { median, type CannonResult, type RoundsResult } from '../load.js'
-import { describeCost } from '../redis-cost.js'
+import { describeCost } from '../cost.js'
 import { interleaved, type Subject } from '../rounds.js'
 import { fmtInt, fmtMs, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startBareRoute, startMailqueueApi, startNaiveApi } from '../stack.js'
@@ -45,7 +45,7 @@ export const ingest: Scenario = {
     await flushRedis(ctx.stack)
     const results = await interleaved(ctx, 'single ingest', subjects, spec,
       (figs) => [...figs].map(([k, r]) => `${k} ${fmtInt(r.reqPerSec)} req/s p99 ${fmtMs(r.p99Ms)}`).join(', '))
-    const costRows = [...results].map(([key, r]) => ({ scenario: 'redis cost', subject: `single ingest: ${key}`, result: describeCost(r.redis), target: '', pass: null }))
+    const costRows = [...results].map(([key, r]) => ({ scenario: 'cost per message', subject: `single ingest: ${key}`, result: describeCost(r.cost), target: '', pass: null }))
     for (const [key, r] of results) {
       out.figures[key] = r
       if (key !== 'mailqueue') {

@@ -1,5 +1,6 @@
 import { bearer, message } from '../fixtures.js'
 import { JsonClient, paced } from '../load.js'
+import { CostMeter, describeCost, snapshot, type Cost } from '../cost.js'
 import { normalizeMessageId, SimClient } from '../sim-client.js'
 import { fmtInt, fmtMs, percentile, type Context, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startMailqueueWorker, startNaiveApi, startNaiveWorker, type HttpService } from '../stack.js'
@@ -22,6 +23,8 @@ export interface LatencyFigure {
   acceptToSentMaxMs: number
   ingestP50Ms: number
   ingestP99Ms: number
+  /** Redis commands, Redis, API and worker CPU per message. */
+  cost: Cost
   /** Per second of the run, so a slow start and a slow steady state can be told apart. */
   perSecond: Array<{ second: number, count: number, p50Ms: number, p99Ms: number }>
 }
@@ -58,6 +61,7 @@ async function measure (ctx: Context, startApi: () => Promise<HttpService>, star
     const ingestMs: number[] = []
     let rejected = 0
     let failed = 0
+    const before = await snapshot(ctx.stack.admin, services)
     const run = await paced(RATE, seconds, async (i) => {
       const t0 = performance.now()
       try {
@@ -77,6 +81,8 @@ async function measure (ctx: Context, startApi: () => Promise<HttpService>, star
     } catch {
       drained = false
     }
+    const meter = new CostMeter()
+    meter.add(before, await snapshot(ctx.stack.admin, services), run.started)
     await client.close()
     const arrivals = await sim.received()
 
@@ -106,6 +112,7 @@ async function measure (ctx: Context, startApi: () => Promise<HttpService>, star
       acceptToSentMaxMs: latencies[latencies.length - 1] ?? NaN,
       ingestP50Ms: percentile(ingestMs, 50),
       ingestP99Ms: percentile(ingestMs, 99),
+      cost: meter.result(),
       perSecond: bySecond.map((l, second) => {
         l.sort((a, b) => a - b)
         return { second, count: l.length, p50Ms: percentile(l, 50), p99Ms: percentile(l, 99) }
@@ -143,6 +150,9 @@ export const latency: Scenario = {
     const mq = await measure(ctx, async () => await startMailqueueApi(ctx.stack), async () => await startMailqueueWorker(ctx.stack), seconds)
     out.figures.mailqueue = mq
     done(summary(mq))
+    out.rows.push(
+      { scenario: 'cost per message', subject: `latency (ingest + send): naive`, result: describeCost(naive.cost), target: '', pass: null },
+      { scenario: 'cost per message', subject: `latency (ingest + send): mailqueue`, result: describeCost(mq.cost), target: '', pass: null })
     out.rows.push({
       scenario: 'accept→sent latency',
       subject: `mailqueue API + worker, ${fmtInt(RATE)} msg/s`,
