@@ -16,6 +16,7 @@ import { startSimulator, type Simulator } from './mailgun-sim/server.js'
 import { SANDBOX_DOMAIN, sandboxConfig } from './sandbox.js'
 import { createMailgunClient } from './worker/mailgun-client.js'
 import { startWorker } from './worker/worker.js'
+import { warnAboutUnsafeRedis } from '../shared/startup.js'
 
 const say = (line = ''): void => { process.stdout.write(line + '\n') }
 
@@ -58,6 +59,7 @@ const metrics = createMetrics(apiLinks)
 const worker = await startWorker({ config, links: workerLinks, logger, client, metrics })
 const app = await buildApi({ config, links: apiLinks, logger, metrics })
 
+await warnAboutUnsafeRedis(apiLinks, logger)
 onShutdown(async () => {
   await app.close()
   await worker.close()

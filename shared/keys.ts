@@ -25,6 +25,8 @@ export interface Keys {
    * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
    */
   failed(region: string): string
+  /** String: epoch ms when a worker last finished a job of the region (the consumer heartbeat). */
+  progress(region: string): string
 }
 
 export function createKeys (prefix: string): Keys {
@@ -38,6 +40,7 @@ export function createKeys (prefix: string): Keys {
     stats: `${prefix}:stats`,
     holds: `${prefix}:holds`,
     heldJobs: (domain) => `${prefix}:held:${domain}`,
+    progress: (region) => `${prefix}:progress:${region}`,
     failed: (region) => `${prefix}:failed:${region}`
   }
 }

@@ -28,3 +28,21 @@ export function createRedis (url: string, role: RedisRole, name: string): Redis 
   redis.on('error', () => {})
   return redis
 }
+
+/**
+ * What about this Redis could lose accepted mail: an eviction policy other than noeviction drops
+ * keys under memory pressure; without an append-only file a restart loses recent writes.
+ */
+export async function redisSafetyWarnings (redis: Redis): Promise<string[]> {
+  const info = await redis.info()
+  const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim()
+  const warnings: string[] = []
+  const policy = field('maxmemory_policy')
+  if (policy !== undefined && policy !== 'noeviction') {
+    warnings.push(`Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis deletes queued messages`)
+  }
+  if (field('aof_enabled') === '0') {
+    warnings.push('Redis has no append-only file (appendonly no): a Redis restart loses recently accepted messages')
+  }
+  return warnings
+}

@@ -4,6 +4,7 @@ import { createLogger } from '../../shared/logger.js'
 import { createMetrics } from '../../shared/metrics.js'
 import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
 import { buildApi } from './app.js'
+import { warnAboutUnsafeRedis } from '../../shared/startup.js'
 
 const config = loadConfigOrExit()
 if (config.configFile === null) {
@@ -13,6 +14,7 @@ if (config.configFile === null) {
 const logger = createLogger(config.logLevel)
 const links = openRegionLinks(config, 'producer', configuredRegions(config))
 const app = await buildApi({ config, links, logger, metrics: createMetrics(links) })
+await warnAboutUnsafeRedis(links, logger)
 onShutdown(async () => {
   await app.close()
   await links.close()

@@ -4,6 +4,7 @@ import { createLogger } from '../../shared/logger.js'
 import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
 import { createMailgunClient } from './mailgun-client.js'
 import { startWorker } from './worker.js'
+import { warnAboutUnsafeRedis } from '../../shared/startup.js'
 
 const config = loadConfigOrExit()
 if (config.configFile === null) {
@@ -15,6 +16,7 @@ const served = configuredRegions(config).filter((r) => config.workerRegions.incl
 const links = openRegionLinks(config, 'worker', served)
 const client = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: config.workerConcurrency })
 const worker = await startWorker({ config, links, logger, client })
+await warnAboutUnsafeRedis(links, logger)
 onShutdown(async () => {
   await worker.close()
   await client.close()

@@ -74,6 +74,16 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
     })
     worker.on('error', (err) => rlog.error({ err }, 'worker error'))
+    // The consumer heartbeat /readyz reads: at most one write a second, only while jobs finish.
+    let lastBeat = 0
+    const beat = (): void => {
+      const now = clock.now()
+      if (now - lastBeat < 1000) return
+      lastBeat = now
+      link.storeRedis.set(link.keys.progress(region), String(now)).catch((err: unknown) => rlog.warn({ err }, 'heartbeat failed'))
+    }
+    worker.on('completed', beat)
+    worker.on('failed', beat)
     return { worker, gates }
   }))
 

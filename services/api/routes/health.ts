@@ -1,20 +1,35 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { RegionLinks } from '../../../shared/region-link.js'
+import type { RegionLink, RegionLinks } from '../../../shared/region-link.js'
 import { RETRY_AFTER_SECONDS } from '../errors.js'
 
-/** /healthz: the process is up. /readyz: every region's Redis answers, so ingestion can succeed. */
+/** Jobs waiting this long with no worker finishing any means consumers are gone or stuck. */
+export const STALLED_CONSUMERS_MS = 60_000
+
+/**
+ * /healthz: the process is up. /readyz: every region's Redis answers, so ingestion can succeed,
+ * and no region has work waiting while its workers have stopped finishing jobs.
+ */
 export const healthRoutes: FastifyPluginAsync<{ links: RegionLinks }> = async (app, { links }) => {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const checks = await Promise.all([...links.links.values()].map(async (l) => {
-      try {
-        return { region: l.region, ok: (await l.storeRedis.ping()) === 'PONG' }
-      } catch {
-        return { region: l.region, ok: false }
-      }
-    }))
-    const ready = checks.every((c) => c.ok)
+    const checks = await Promise.all([...links.links.values()].map(async (l) => ({ region: l.region, state: await regionState(l) })))
+    const ready = checks.every((c) => c.state === 'up')
     if (!ready) void reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
-    return { status: ready ? 'ready' : 'unavailable', redis: Object.fromEntries(checks.map((c) => [c.region, c.ok ? 'up' : 'down'])) }
+    return { status: ready ? 'ready' : 'unavailable', regions: Object.fromEntries(checks.map((c) => [c.region, c.state])) }
   })
+}
+
+async function regionState (l: RegionLink): Promise<'up' | 'redis down' | 'workers stalled'> {
+  try {
+    const [waiting, progress] = await Promise.all([
+      l.queue.getJobCountByTypes('wait', 'prioritized'),
+      l.storeRedis.get(l.keys.progress(l.region))
+    ])
+    if (waiting === 0) return 'up'
+    const oldest = (await l.queue.getJobs(['wait'], -1, -1))[0]?.timestamp ?? Date.now()
+    const since = Math.max(Number(progress ?? 0), oldest)
+    return Date.now() - since > STALLED_CONSUMERS_MS ? 'workers stalled' : 'up'
+  } catch {
+    return 'redis down'
+  }
 }

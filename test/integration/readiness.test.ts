@@ -1,0 +1,46 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { redisSafetyWarnings } from '../../shared/redis.js'
+import { startRedisServer } from '../../shared/redis-server.js'
+import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
+
+let stack: Stack
+before(async () => { stack = await startStack({ worker: false }) })
+after(async () => { await stack.close() })
+
+test('/readyz is 503 while work waits and no worker has finished a job for a minute', async () => {
+  const link = stack.links.get('us')
+  await eventually(async () => (await stack.api.inject({ url: '/readyz' })).statusCode === 200 || undefined, 'ready')
+  const res = await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: stack.auth(), payload: message('mg.example.com') })
+  assert.equal(res.statusCode, 202)
+  assert.equal((await stack.api.inject({ url: '/readyz' })).statusCode, 200, 'fresh work is no alarm')
+
+  // A job that has waited two minutes with no consumer heartbeat at all.
+  const job = await link.queue.getJob(res.json().id)
+  await link.queue.add('send', { ...job!.data, id: 'us-old' }, { jobId: 'us-old', timestamp: Date.now() - 120_000 })
+  await link.queue.remove(res.json().id)
+  const stalled = await stack.api.inject({ url: '/readyz' })
+  assert.equal(stalled.statusCode, 503)
+  assert.equal(stalled.json().regions.us, 'workers stalled')
+
+  await link.storeRedis.set(link.keys.progress('us'), String(Date.now()))
+  assert.equal((await stack.api.inject({ url: '/readyz' })).statusCode, 200, 'a recent heartbeat means consumers are alive')
+})
+
+test('start-up warnings name an evicting or non-persistent Redis, and stay quiet for a safe one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mq-safe-'))
+  const safe = await startRedisServer({ dir })
+  const client = new Redis(safe.url)
+  t.after(async () => { client.disconnect(); await safe.stop(); rmSync(dir, { recursive: true, force: true }) })
+  assert.deepEqual(await redisSafetyWarnings(client), [])
+  await client.config('SET', 'maxmemory-policy', 'allkeys-lru')
+  await client.config('SET', 'appendonly', 'no')
+  const warnings = await redisSafetyWarnings(client)
+  assert.equal(warnings.length, 2)
+  assert.match(warnings[0] ?? '', /allkeys-lru/)
+  assert.match(warnings[1] ?? '', /append-only/)
+})
