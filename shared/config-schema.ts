@@ -25,6 +25,10 @@ export const EnvSchema = Type.Object({
   BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 1 }),
   /** Largest backoff, in milliseconds. */
   BACKOFF_CAP_MS: Type.Integer({ default: 300000, minimum: 1 }),
+  /** How long a worker's lock on a job lasts without renewal; a crashed worker's jobs return after it. */
+  LOCK_DURATION_MS: Type.Integer({ default: 30000, minimum: 1000 }),
+  /** How often workers look for jobs whose lock expired (a crashed worker's). */
+  STALLED_INTERVAL_MS: Type.Integer({ default: 30000, minimum: 1000 }),
   /** A region outage shorter than this never fails a message; held messages fail after it. */
   OUTAGE_LIMIT_HOURS: Type.Number({ default: 72, exclusiveMinimum: 0 }),
   /** Redis key prefix; the outcome stream is `<prefix>:outcomes`. */

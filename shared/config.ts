@@ -40,6 +40,10 @@ export interface Config {
   readonly logLevel: string
   readonly backoffBaseMs: number
   readonly backoffCapMs: number
+  /** BullMQ job lock, in milliseconds: how soon a crashed worker's jobs can be taken over. */
+  readonly lockDurationMs: number
+  /** BullMQ stalled-job check interval, in milliseconds. */
+  readonly stalledIntervalMs: number
   /** Region outage length after which held messages fail, in hours. */
   readonly outageLimitHours: number
   /** Redis key prefix (MAILQUEUE_PREFIX). */
@@ -79,6 +83,8 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     backoffBaseMs: e.BACKOFF_BASE_MS,
     backoffCapMs: e.BACKOFF_CAP_MS,
     outageLimitHours: e.OUTAGE_LIMIT_HOURS,
+    lockDurationMs: e.LOCK_DURATION_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
     prefix: e.MAILQUEUE_PREFIX,
     ...senders
   })

@@ -35,6 +35,11 @@ export class HoldStore {
     return await this.#redis.hsetnx(this.#keys.holds, `${scope}:${name}`, JSON.stringify(hold)) === 1
   }
 
+  async get (scope: HoldScope, name: string): Promise<Hold | null> {
+    const json = await this.#redis.hget(this.#keys.holds, `${scope}:${name}`)
+    return json === null ? null : JSON.parse(json) as Hold
+  }
+
   async all (): Promise<Map<string, Hold>> {
     const raw = await this.#redis.hgetall(this.#keys.holds)
     return new Map(Object.entries(raw).map(([field, json]) => [field, JSON.parse(json) as Hold]))

@@ -91,8 +91,11 @@ export async function createGates (o: GateOptions): Promise<Gates> {
   return {
     async check (job) {
       const now = clock.now()
-      const domainHold = cache.get(`domain:${job.domain}`)
+      // The cache may be a second old: a resume promotes held jobs at once, so confirm before
+      // deferring again (only held domains pay this round trip).
+      const domainHold = cache.has(`domain:${job.domain}`) ? await holds.get('domain', job.domain) : null
       if (domainHold) return { kind: 'defer', until: now + DOMAIN_HOLD_RECHECK_MS, hold: domainHold, rememberDomain: true }
+      cache.delete(`domain:${job.domain}`)
       const held = regionHold()
       if (held || tracker.isHeld()) {
         if (now - job.createdAt > outageLimitMs) return { kind: 'fail', reason: `region ${region} held longer than the outage limit (${config.outageLimitHours} h)` }

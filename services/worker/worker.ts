@@ -47,6 +47,9 @@ interface Step {
   entry?: Omit<HistoryEntry, 'at'>
 }
 
+/** Where a job waits without spending an attempt; `hold` marks it held in its record. */
+interface Deferral { until: number, hold: Hold | null, rememberDomain: boolean, entry?: Step['entry'] }
+
 const iso = (ms: number): string => new Date(ms).toISOString()
 
 /** A BullMQ Worker per served region; turns gates and Decisions into queue moves and records. */
@@ -71,6 +74,8 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       concurrency: config.workerConcurrency,
       // A crashed worker's jobs come back; only a job that keeps crashing workers is given up.
       maxStalledCount: 10,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
       settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
     })
     worker.on('error', (err) => rlog.error({ err }, 'worker error'))
@@ -98,7 +103,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       await record(ctx.link, ctx.log, job, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
       throw new UnrecoverableError(gate.reason)
     }
-    if (gate.kind === 'defer') return await defer(job, token, ctx, ctx.log, gate.until, gate.hold, gate.rememberDomain)
+    if (gate.kind === 'defer') return await defer(job, token, ctx, gate)
 
     const started = performance.now()
     const answer = await client.send(ctx.region, d, authorization as string)
@@ -108,17 +113,17 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     if (gate.probe && isOutageAnswer(answer)) {
       // A failed probe is the outage's cost, not the message's: it waits for the next probe.
       const hold: Hold = { reason: `region ${ctx.region} probe failed: ${describe(answer)}`, since: iso(clock.now()) }
-      return await defer(job, token, ctx, ctx.log, ctx.gates.nextProbeAt(), hold, false)
+      const entry = { attempt, outcome: 'retry' as const, status: answer.kind === 'http' ? answer.status : null, error: hold.reason, nextAttemptAt: iso(ctx.gates.nextProbeAt()) }
+      return await defer(job, token, ctx, { until: ctx.gates.nextProbeAt(), hold, rememberDomain: false, entry })
     }
     await apply(decision, answer, job, token, ctx.link, ctx.log)
   }
 
   /** Later, without spending an attempt (holds, probes, rate): BullMQ's moveToDelayed + DelayedError. */
-  async function defer (job: Job<JobData>, token: string | undefined, ctx: RegionContext, jlog: Logger,
-    until: number, hold: Hold | null, rememberDomain: boolean): Promise<never> {
-    if (hold) await record(ctx.link, jlog, job, { status: 'held', attempts: job.attemptsMade, error: hold.reason })
-    if (rememberDomain) await ctx.holds.rememberHeld(job.data.domain, job.data.id)
-    await job.moveToDelayed(until, token)
+  async function defer (job: Job<JobData>, token: string | undefined, ctx: RegionContext, d: Deferral): Promise<never> {
+    if (d.hold) await record(ctx.link, ctx.log, job, { status: 'held', attempts: job.attemptsMade, error: d.hold.reason, ...(d.entry ? { entry: d.entry } : {}) })
+    if (d.rememberDomain) await ctx.holds.rememberHeld(job.data.domain, job.data.id)
+    await job.moveToDelayed(d.until, token)
     throw new DelayedError()
   }
 

@@ -150,7 +150,8 @@ test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s,
 
 test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent, duplicates ≤ concurrency', async (t) => {
   const concurrency = 50
-  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: String(concurrency) })
+  // Short locks so a killed worker's jobs come back in seconds, not the default 30 s.
+  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: String(concurrency), LOCK_DURATION_MS: '5000', STALLED_INTERVAL_MS: '2000' })
   // Slow answers keep a full window of sends in flight when the worker dies.
   stack.sims.us.setDelay(20)
   const accepted = await accept(stack, 2000)
