@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
-import type { Service } from './processes.js'
+import { processCpuSeconds, type Service } from './processes.js'
 
 /**
  * What one message costs, seen from outside: Redis command counts (`INFO commandstats`, which also
@@ -28,19 +27,6 @@ export interface Cost {
   byCommand: Record<string, number>
   /** CPU microseconds per message by service process. */
   processCpuUsPerMessage: Record<string, number>
-}
-
-const CLK_TCK = 100
-
-/** CPU seconds (user + sys) a process has used so far; null when it is gone. */
-export function processCpuSeconds (pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
-  } catch {
-    return null
-  }
 }
 
 export async function snapshot (redis: Redis, services: Service[] = []): Promise<Snapshot> {

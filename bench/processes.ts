@@ -43,6 +43,22 @@ export const peakRssByName = new Map<string, number>()
 export const peakRssLog: Array<{ step: string, name: string, bytes: number }> = []
 let currentStep = ''
 
+/** CPU seconds used by services that have stopped (read just before their SIGTERM). */
+let stoppedCpuSec = 0
+export function stoppedServicesCpuSeconds (): number { return stoppedCpuSec }
+
+/** CPU seconds (user + sys) a process has used so far; null when it is gone. */
+export function processCpuSeconds (pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  } catch {
+    return null
+  }
+}
+const CLK_TCK = 100
+
 /** Services that had to be SIGKILLed because SIGTERM did not end them within the grace time. */
 export const killedHard: Array<{ step: string, name: string, graceMs: number }> = []
 export function setStepLabel (label: string): void { currentStep = label }
@@ -126,6 +142,7 @@ export async function startService (opts: ServiceOptions): Promise<Service> {
     async stop (graceMs = 5000) {
       stopping ??= (async () => {
         const peak = svc.peakRss()
+        stoppedCpuSec += processCpuSeconds(svc.pid) ?? 0
         if (peak !== null) peakRssLog.push({ step: currentStep, name: opts.name, bytes: peak })
         if (alive(child)) {
           child.kill('SIGTERM')
@@ -172,6 +189,11 @@ export async function waitForHttp (svc: Service, url: string, timeoutMs = 30_000
 /** Stops every service still running (but `keep`), in parallel; used after failures and on signals. */
 export async function stopAll (keep: Service[] = []): Promise<void> {
   await Promise.allSettled([...live].filter((svc) => !keep.includes(svc)).map(async (svc) => await svc.stop()))
+}
+
+/** Pids of the services still running. */
+export function livePids (): number[] {
+  return [...live].filter((s) => alive(s.child)).map((s) => s.pid)
 }
 
 /** Last resort when the bench process itself exits: SIGKILL whatever is left, synchronously. */

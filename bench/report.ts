@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
+import type { Interference } from './interference.js'
 import { setStepLabel } from './processes.js'
 import type { Progress, Row } from './scenario.js'
 
@@ -72,6 +73,8 @@ export function renderTable (rows: Row[]): string {
 
 export interface Report {
   machine: Machine
+  /** CPU used by other work on the machine during the run. */
+  interference: Interference
   quick: boolean
   scenarios: string[]
   durationSec: number

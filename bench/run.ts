@@ -15,6 +15,7 @@ import { latency } from './scenarios/latency.js'
 import { memory } from './scenarios/memory.js'
 import { dates } from './scenarios/dates.js'
 import { startStack, stopStack, type Stack } from './stack.js'
+import { startInterferenceMeter, type Interference } from './interference.js'
 
 const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates]
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
@@ -58,6 +59,8 @@ async function main (): Promise<number> {
   stack = await startStack()
   done(`redis ${stack.redis.url}, simulator ${stack.simUrl}`)
   const redisVersion = /^redis_version:(\S+)/m.exec(await stack.admin.info('server'))?.[1] ?? 'unknown'
+  const interference = startInterferenceMeter(stack.redis.process.pid)
+  let other: Interference | undefined
   const ctx: Context = {
     stack,
     quick,
@@ -85,13 +88,16 @@ async function main (): Promise<number> {
     }
   } finally {
     await stopAll([stack.sim])
+    other = interference()
     await stopStack(stack, errors.length > 0)
   }
 
+  if (other.otherShare > 0.1) notes.push(`other work used ${(100 * other.otherShare).toFixed(0)}% of the machine during the run: absolute figures are low, compare ratios and CPU per message`)
   for (const k of killedHard) notes.push(`${k.name} did not exit within ${k.graceMs / 1000} s of SIGTERM (step "${k.step}"): SIGKILLed`)
   rows.sort((a, b) => Number(a.scenario === 'cost per message') - Number(b.scenario === 'cost per message'))
   const report: Report = {
     machine: machineInfo(redisVersion, loadBefore),
+    interference: other,
     quick,
     scenarios: selected.map((s) => s.name),
     durationSec: (Date.now() - t0) / 1000,
@@ -105,6 +111,7 @@ async function main (): Promise<number> {
   const m = report.machine
   process.stdout.write(`\nmailqueue benchmark — ${m.date}, ${m.cpuModel} × ${m.cores}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${m.node}, redis ${m.redis}, load ${m.loadAverageBefore.toFixed(2)} → ${m.loadAverageAfter.toFixed(2)}${quick ? ' (BENCH_QUICK)' : ''}\n\n`)
   process.stdout.write(renderTable(rows) + '\n\n')
+  process.stdout.write(`other work on the machine during the run: ${other.otherSec.toFixed(1)} core-seconds, ${(100 * other.otherShare).toFixed(0)}% of its ${other.cores} cores (the benchmark's own processes: ${other.benchSec.toFixed(0)} core-seconds)\n`)
   for (const n of notes) process.stdout.write(`note: ${n}\n`)
   for (const e of errors) process.stdout.write(`error in ${e.scenario}: ${e.error}\n`)
   if (errors.length > 0) process.stdout.write(`logs of every process kept in ${stack.logDir}\n`)
