@@ -44,7 +44,9 @@ export interface Gates {
 /** Consecutive 5xx/transport failures that hold a region. */
 const OUTAGE_THRESHOLD = 5
 const PROBE_BASE_MS = 1000
-const PROBE_CAP_MS = 60_000
+const PROBE_CAP_MS = 10_000
+/** Held messages return spread over this much after a probe time, so a resume ramps up. */
+const RAMP_SPREAD_MS = 2000
 /** A domain-held message comes back this late at the latest; a resume promotes it at once. */
 const DOMAIN_HOLD_RECHECK_MS = 5 * 60_000
 /** How long a 429 halves a domain's rate. */
@@ -104,8 +106,8 @@ export async function createGates (o: GateOptions): Promise<Gates> {
           return { kind: 'go', probe: true }
         }
         const hold = held ?? { reason: `region ${region} is failing`, since: new Date(now).toISOString() }
-        // Spread the return over one probe interval, so a resume ramps up instead of stampeding.
-        const until = Math.max(nextProbeAt, now) + Math.floor(random() * tracker.nextProbeDelayMs(probesDone))
+        // Spread the return, so a resume ramps up instead of stampeding.
+        const until = Math.max(nextProbeAt, now) + Math.floor(random() * RAMP_SPREAD_MS)
         return { kind: 'defer', until, hold, rememberDomain: false }
       }
       const domain = config.domains.get(job.domain)

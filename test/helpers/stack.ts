@@ -67,6 +67,9 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
       BACKOFF_CAP_MS: '500',
       SEND_TIMEOUT_MS: '2000',
       WORKER_CONCURRENCY: '20',
+      // A killed worker's (or Redis's) jobs come back in seconds rather than BullMQ's default 30 s.
+      LOCK_DURATION_MS: '5000',
+      STALLED_INTERVAL_MS: '2000',
       ...opts.env
     },
     readFile: () => JSON.stringify(file)
