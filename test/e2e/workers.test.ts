@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Status } from '../../shared/records.js'
 import { testRedisUrl } from '../helpers/redis.js'
+import { cleanups } from '../helpers/cleanups.js'
 import { eventually, message, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -19,20 +20,6 @@ const tsx = import.meta.resolve('tsx')
 const DOMAIN = 'mg.example.com'
 
 interface Accepted { id: string, messageId: string }
-type Cleanup = (fn: () => Promise<void> | void) => void
-
-/** Cleanup steps run when the test ends, pass or fail, last registered first; each runs even if one throws. */
-function cleanups (t: TestContext): Cleanup {
-  const steps: Array<() => Promise<void> | void> = []
-  t.after(async () => {
-    let failure: { err: unknown } | null = null
-    for (const step of steps.reverse()) {
-      try { await step() } catch (err) { failure ??= { err } }
-    }
-    if (failure) throw failure.err
-  })
-  return (fn) => { steps.push(fn) }
-}
 
 interface WorkerProcess {
   child: ChildProcess

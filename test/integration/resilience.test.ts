@@ -3,7 +3,7 @@
  * restarts, proven against real Redis and the real simulator with the whole pipeline in this
  * process (the cases that need separate worker processes are in test/e2e/workers.test.ts).
  */
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import dc from 'node:diagnostics_channel'
 import type { IncomingMessage } from 'node:http'
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MessageRecord, Status } from '../../shared/records.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
+import { cleanups, type Cleanup } from '../helpers/cleanups.js'
 import { eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 
 interface Accepted { id: string, messageId: string }
@@ -20,24 +21,6 @@ interface Accepted { id: string, messageId: string }
 const A = 'a.example.com'
 const B = 'b.example.com'
 
-type Cleanup = (fn: () => Promise<void> | void) => void
-
-/**
- * Cleanup steps run when the test ends, pass or fail, last registered first (t.after runs in
- * registration order, and a stack must close before the private Redis it uses stops). Every
- * step runs even if an earlier one throws.
- */
-function cleanups (t: TestContext): Cleanup {
-  const steps: Array<() => Promise<void> | void> = []
-  t.after(async () => {
-    let failure: { err: unknown } | null = null
-    for (const step of steps.reverse()) {
-      try { await step() } catch (err) { failure ??= { err } }
-    }
-    if (failure) throw failure.err
-  })
-  return (fn) => { steps.push(fn) }
-}
 
 /** A stack closed when the test ends, with its producer connections ready. */
 async function stackFor (defer: Cleanup, opts: StackOptions): Promise<Stack> {
