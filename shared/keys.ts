@@ -4,10 +4,8 @@
  */
 export interface Keys {
   readonly prefix: string
-  /** Hash: the message record's scalar fields. */
+  /** Hash: the message record's fields, and its history entries as h1 … h<hn> (JSON). */
   record(id: string): string
-  /** List: the record's history entries (JSON), oldest first. */
-  history(id: string): string
   /** List: provider events from webhooks (JSON), oldest first. */
   events(id: string): string
   /** String: the first answer given to (client, Idempotency-Key). */
@@ -33,7 +31,6 @@ export function createKeys (prefix: string): Keys {
   return {
     prefix,
     record: (id) => `${prefix}:rec:${id}`,
-    history: (id) => `${prefix}:hist:${id}`,
     events: (id) => `${prefix}:ev:${id}`,
     idempotency: (client, key) => `${prefix}:idem:${client}:${key}`,
     outcomes: `${prefix}:outcomes`,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Job } from 'bullmq'
 import type { Keys } from './keys.js'
+import { luaScript } from './lua/index.js'
 import type { JobData } from './queues.js'
 import type { Region } from './config-schema.js'
 
@@ -68,6 +69,12 @@ export interface FailedEntry {
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
+/** The outcome stream keeps about this many entries (XADD MAXLEN ~). */
+const OUTCOME_STREAM_MAXLEN = 100_000
+const RECORD_OUTCOMES = 'mqRecordOutcomes'
+/** ioredis adds a method per defineCommand; numkeys comes first since the key count varies. */
+type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysThenArgs: Array<string | number>) => unknown>
+
 /**
  * Records live in Redis next to the queue: a hash of scalar fields plus history and event lists,
  * all with the outcome TTL. Writes from concurrent sends are grouped into one pipeline per tick.
@@ -83,6 +90,7 @@ export class RecordStore {
     this.#redis = redis
     this.#keys = keys
     this.#ttlMs = Math.round(outcomeTtlDays * 86_400_000)
+    if (!(RECORD_OUTCOMES in redis)) redis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-2.lua') })
   }
 
   /** Resolves once the outcome is in Redis (record, history, stream and counters). */
@@ -96,8 +104,15 @@ export class RecordStore {
   async #flush (): Promise<void> {
     const batch = this.#pending
     this.#pending = []
+    const keys: string[] = [this.#keys.outcomes, this.#keys.stats]
+    const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
     const p = this.#redis.pipeline()
-    for (const { outcome } of batch) this.#append(p, outcome)
+    for (const { outcome } of batch) {
+      keys.push(this.#keys.record(outcome.job.id))
+      this.#append(args, outcome)
+      this.#indexFailure(p, outcome)
+    }
+    ;(p as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
     try {
       const results = await p.exec()
       const failed = results?.find(([err]) => err)
@@ -107,38 +122,38 @@ export class RecordStore {
     }
   }
 
-  #append (p: ReturnType<Redis['pipeline']>, o: Outcome): void {
-    const k = this.#keys
+  /** One outcome's ARGV for recordOutcomes-2.lua: field count, field/value pairs, history entry. */
+  #append (args: Array<string | number>, o: Outcome): void {
     const { job } = o
-    const fields: Record<string, string> = {
-      id: job.id,
-      messageId: job.messageId,
-      domain: job.domain,
-      region: job.region,
-      status: o.status,
-      attempts: String(o.attempts),
-      createdAt: iso(job.createdAt),
-      updatedAt: iso(o.at),
-      error: o.error ?? ''
-    }
-    if (job.sendAt !== null) fields.sendAt = iso(job.sendAt)
-    if (o.provider) fields.provider = JSON.stringify(o.provider)
-    if (o.sentAt) { fields.sentAt = o.sentAt; fields.sentAtSource = o.sentAtSource ?? 'provider' }
-    p.hset(k.record(job.id), fields).pexpire(k.record(job.id), this.#ttlMs)
-    if (o.entry) p.rpush(k.history(job.id), JSON.stringify(o.entry)).pexpire(k.history(job.id), this.#ttlMs)
-    p.xadd(k.outcomes, 'MAXLEN', '~', '100000', '*',
-      'id', job.id, 'domain', job.domain, 'region', job.region, 'status', o.status,
-      'attempts', fields.attempts as string, 'at', fields.updatedAt as string, 'error', fields.error as string)
-    p.hincrby(k.stats, `${o.status}|${job.region}|${job.domain}`, 1)
-    // Only failures are indexed: one entry per failed message (memory stays proportional to
-    // failures, not traffic) and listing/replaying them needs no scan of every record. The only
-    // way out of `failed` is a retry, which records `queued`: that takes it out of the index.
-    const failed = k.failed(job.region)
+    const fields: string[] = [
+      'id', job.id,
+      'messageId', job.messageId,
+      'domain', job.domain,
+      'region', job.region,
+      'status', o.status,
+      'attempts', String(o.attempts),
+      'createdAt', iso(job.createdAt),
+      'updatedAt', iso(o.at),
+      'error', o.error ?? ''
+    ]
+    if (job.sendAt !== null) fields.push('sendAt', iso(job.sendAt))
+    if (o.provider) fields.push('provider', JSON.stringify(o.provider))
+    if (o.sentAt) fields.push('sentAt', o.sentAt, 'sentAtSource', o.sentAtSource ?? 'provider')
+    args.push(fields.length / 2, ...fields, o.entry ? JSON.stringify(o.entry) : '')
+  }
+
+  /**
+   * Only failures are indexed: one entry per failed message (memory stays proportional to
+   * failures, not traffic) and listing/replaying them needs no scan of every record. The only
+   * way out of `failed` is a retry, which records `queued`: that takes it out of the index.
+   */
+  #indexFailure (p: ReturnType<Redis['pipeline']>, o: Outcome): void {
+    const failed = this.#keys.failed(o.job.region)
     if (o.status === 'failed') {
       // Entries older than the TTL belong to expired records; trimming on failures keeps it cheap.
-      p.zadd(failed, o.at, job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
+      p.zadd(failed, o.at, o.job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
     } else if (o.status === 'queued') {
-      p.zrem(failed, job.id)
+      p.zrem(failed, o.job.id)
     }
   }
 
@@ -160,8 +175,7 @@ export class RecordStore {
   /** The stored record, or null when the worker has not written one yet. */
   async read (id: string): Promise<MessageRecord | null> {
     const k = this.#keys
-    const res = await this.#redis.pipeline()
-      .hgetall(k.record(id)).lrange(k.history(id), 0, -1).lrange(k.events(id), 0, -1).exec()
+    const res = await this.#redis.pipeline().hgetall(k.record(id)).lrange(k.events(id), 0, -1).exec()
     const h = res?.[0]?.[1] as Record<string, string> | undefined
     if (!h || !h.id) return null
     const record: MessageRecord = {
@@ -174,8 +188,8 @@ export class RecordStore {
       createdAt: h.createdAt ?? '',
       updatedAt: h.updatedAt ?? '',
       error: h.error || null,
-      history: (res?.[1]?.[1] as string[]).map((s) => JSON.parse(s) as HistoryEntry),
-      events: (res?.[2]?.[1] as string[]).map((s) => JSON.parse(s) as ProviderEvent)
+      history: historyOf(h),
+      events: (res?.[1]?.[1] as string[]).map((s) => JSON.parse(s) as ProviderEvent)
     }
     if (h.sendAt) record.sendAt = h.sendAt
     if (h.sentAt) { record.sentAt = h.sentAt; record.sentAtSource = h.sentAtSource as 'provider' | 'local-clock' }
@@ -222,4 +236,14 @@ function stateToStatus (state: string, attemptsMade: number, d: JobData, stored:
   if (stored && (stored.status === 'retrying' || stored.status === 'held')) return stored.status
   if (state === 'delayed') return attemptsMade > 0 ? 'retrying' : (d.sendAt !== null ? 'scheduled' : 'queued')
   return 'queued'
+}
+
+/** History entries live in the record hash as h1 … h<hn>, so one HSET writes record and entry. */
+function historyOf (h: Record<string, string>): HistoryEntry[] {
+  const out: HistoryEntry[] = []
+  for (let i = 1; i <= Number(h.hn ?? 0); i++) {
+    const entry = h[`h${i}`]
+    if (entry) out.push(JSON.parse(entry) as HistoryEntry)
+  }
+  return out
 }

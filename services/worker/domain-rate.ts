@@ -4,8 +4,8 @@
  * atomically by shared/lua/takeRateToken-1.lua; the Lua header states the contract and how clock
  * skew between workers plays out. Uses the connection it is given and creates none.
  */
-import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
+import { luaScript } from '../../shared/lua/index.js'
 
 export interface DomainRate {
   /** Takes one token for domain; returns 0 when the send may go now, else ms to wait before trying again. */
@@ -30,7 +30,6 @@ export interface DomainRateOptions {
 }
 
 const COMMAND = 'mqTakeRateToken'
-const SCRIPT_URL = new URL('../../shared/lua/takeRateToken-1.lua', import.meta.url)
 
 type WithTakeCommand = Redis & {
   [COMMAND]: (key: string, ratePerSecond: number, now: number, burstMs: number, maxSkewMs: number) => Promise<number>
@@ -41,7 +40,7 @@ export function createDomainRate (redis: Redis, keyPrefix: string, opts: DomainR
   const maxSkewMs = opts.maxClockSkewMs ?? 5000
   if (!(burstMs >= 0) || !(maxSkewMs >= 0)) throw new RangeError('burstMs and maxClockSkewMs must be >= 0')
   // defineCommand is idempotent per name; ioredis sends EVALSHA and falls back to EVAL once.
-  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: readFileSync(SCRIPT_URL, 'utf8') })
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: luaScript('takeRateToken-1.lua') })
   const r = redis as WithTakeCommand
   const bucketKey = (domain: string): string => `${keyPrefix}:rate:${domain}`
 
