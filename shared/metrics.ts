@@ -7,7 +7,8 @@ import type { RegionLinks } from './region-link.js'
  */
 export interface Metrics {
   registry: Registry
-  accepted: Counter<'domain' | 'region'>
+  /** Counts one accepted message (label children cached: this runs on every ingest). */
+  countAccepted(domain: string, region: string): void
   sendSeconds: Histogram<'region' | 'outcome'>
 }
 
@@ -41,5 +42,11 @@ export function createMetrics (links: RegionLinks): Metrics {
       }))
     }
   })
-  return { registry, accepted, sendSeconds }
+  const acceptedBy = new Map<string, Counter.Internal>()
+  const countAccepted = (domain: string, region: string): void => {
+    let child = acceptedBy.get(domain)
+    if (!child) acceptedBy.set(domain, child = accepted.labels({ domain, region }))
+    child.inc()
+  }
+  return { registry, countAccepted, sendSeconds }
 }

@@ -33,6 +33,9 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     // One log line per request would cost more than the rest of the ingest path; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (Fastify's default, with redaction set up each time): errors
+    // are logged with their request explicitly, and ingest stays cheap.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -47,12 +47,12 @@ export function errorHandler (err: FastifyError, req: FastifyRequest, reply: Fas
     return
   }
   if (isStoreUnavailable(err)) {
-    req.log.warn({ err }, 'queue store unavailable')
+    req.log.warn({ err, method: req.method, url: req.url }, 'queue store unavailable')
     void reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ message: ERRORS.MQ_ERR_UNAVAILABLE.message, code: 'MQ_ERR_UNAVAILABLE' })
     return
   }
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-  if (status === 500) req.log.error({ err }, 'request failed')
+  if (status === 500) req.log.error({ err, method: req.method, url: req.url }, 'request failed')
   // 4xx from Fastify itself (bad JSON, body too large) are safe to show; 5xx details are not.
   void reply.code(status).send(status === 500
     ? { message: ERRORS.MQ_ERR_INTERNAL.message, code: 'MQ_ERR_INTERNAL' }

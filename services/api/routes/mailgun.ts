@@ -36,7 +36,7 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
     const form = { domain: req.params.domain, endpoint, ...await readForm(req) }
     const data = prepareMailgunForm(form, req.client, config, now)
     await enqueue(links, config, data, now)
-    metrics.accepted.inc({ domain: data.domain, region: data.region })
+    metrics.countAccepted(data.domain, data.region)
     return reply.code(200).send({ id: data.messageId, message: 'Queued. Thank you.' })
   }
   app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: { hide: true }, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages'))

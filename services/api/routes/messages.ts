@@ -24,22 +24,23 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
   app.post('/v1/messages', {
     schema: {
       body: MessageSchema,
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
       response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: ErrorSchema }
     }
   }, async (req, reply) => {
     const now = clock.now()
     const data = prepareMessage(req.body, req.client, config, now)
     const answer = acceptedAnswer(data, now)
+    // Checked here rather than by a headers schema, which would cost every request.
     const idemKey = req.headers['idempotency-key']
     if (typeof idemKey === 'string') {
+      if (idemKey.length === 0 || idemKey.length > 255) throw new HttpError('MQ_ERR_VALIDATION', 'the Idempotency-Key header must be 1 to 255 characters')
       const replay = await replayOrClaim(links.get(data.region), req.client.name, idemKey, answer,
         () => enqueue(links, config, data, now))
       if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
     } else {
       await enqueue(links, config, data, now)
     }
-    metrics.accepted.inc({ domain: data.domain, region: data.region })
+    metrics.countAccepted(data.domain, data.region)
     return reply.code(202).send(answer)
   })
 
@@ -63,7 +64,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
       }
     })
     if (jobs.length > 0) await enqueueMany(links, config, jobs, now)
-    for (const j of jobs) metrics.accepted.inc({ domain: j.domain, region: j.region })
+    for (const j of jobs) metrics.countAccepted(j.domain, j.region)
     return reply.code(jobs.length === results.length ? 202 : 207).send({ results })
   })
 
