@@ -14,7 +14,7 @@ export function entryExists (entry: string): boolean {
 export interface ServiceOptions {
   /** Label in progress lines, logs and the RSS table (e.g. `mailqueue-api`). */
   name: string
-  /** Path from the repository root, run as `node --import tsx <entry>`. */
+  /** Path of a built entry file from the repository root, run as `node <entry>`. */
   entry: string
   env: Record<string, string>
   /** Directory for `<name>.log` (stdout and stderr of the child). */
@@ -83,11 +83,11 @@ function notePeak (name: string, bytes: number | null): void {
   peakRssByName.set(name, Math.max(bytes, peakRssByName.get(name) ?? 0))
 }
 
-/** Spawns `node --import tsx <entry>` and waits for `ready` (if given); kills it if that fails. */
+/** Spawns `node <entry>` and waits for `ready` (if given); kills it if that fails. */
 export async function startService (opts: ServiceOptions): Promise<Service> {
   // BENCH_CPU_PROF=<dir>: every service writes a V8 CPU profile there when it exits (see profile-summary.ts).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, opts.name)}`] : []
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', opts.entry], {
+  const child = spawn(process.execPath, [...prof, opts.entry], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -7,13 +7,14 @@ import { freePort, startRedisServer, type RedisServerHandle } from '../shared/re
 import { entryExists, startService, waitForHttp, type Service } from './processes.js'
 
 /** Entry points, exactly as package.json's scripts run them. */
+/** Built entry files (`npm run bench` builds first): what `npm start` and its siblings run. */
 export const ENTRIES = {
-  sim: 'services/mailgun-sim/main.ts',
-  api: 'services/api/server.ts',
-  worker: 'services/worker/main.ts',
-  bare: 'bench/baseline/bare-route.ts',
-  naiveApi: 'bench/baseline/naive-api.ts',
-  naiveWorker: 'bench/baseline/naive-worker.ts'
+  sim: 'dist/services/mailgun-sim/main.js',
+  api: 'dist/services/api/server.js',
+  worker: 'dist/services/worker/main.js',
+  bare: 'dist/bench/baseline/bare-route.js',
+  naiveApi: 'dist/bench/baseline/naive-api.js',
+  naiveWorker: 'dist/bench/baseline/naive-worker.js'
 } as const
 
 export const DOMAIN = 'bench.test'

@@ -1,7 +1,8 @@
 /**
  * `npm test`: brings up one Redis for the whole run (REDIS_URL if set, else Testcontainers when a
- * Docker engine answers, else redis-server from PATH on a free port), runs every test file with
- * node's test runner, then tears Redis down. Arguments narrow the run to the given files.
+ * Docker engine answers, else redis-server from PATH on a free port), builds dist/ for the
+ * end-to-end tests, runs every test file with node's test runner, then tears Redis down.
+ * Arguments narrow the run to the given files.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
@@ -26,6 +27,10 @@ async function bringRedis (): Promise<{ url: string, stop: () => Promise<void> }
   const server = await startRedisServer()
   return { url: server.url, stop: () => server.stop() }
 }
+
+// End-to-end tests run the built entry files, exactly what `npm start` runs: build them fresh.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+if (build.status !== 0) process.exit(build.status ?? 1)
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('test')
 const redis = await bringRedis()

@@ -11,12 +11,11 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js'
 import { eventually } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const tsx = import.meta.resolve('tsx')
 const sh = promisify(execFile)
 
-/** Runs an entry file the way `npm start` does, from a directory with no mailqueue.json. */
+/** Runs a built entry file the way `npm start` does (test/run.ts builds first), from `cwd`. */
 function run (entry: string, env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, ['--import', tsx, join(root, entry)], { cwd, env: { PATH: process.env.PATH ?? '', ...env } })
+  const child = spawn(process.execPath, [join(root, 'dist', entry)], { cwd, env: { PATH: process.env.PATH ?? '', ...env } })
   let out = ''
   let err = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
@@ -28,7 +27,7 @@ function run (entry: string, env: Record<string, string>, cwd: string) {
 test('npm start with no config prints a curl line that works as printed; the message is sent', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'mq-start-'))
   const port = await freePort()
-  const proc = run('services/main.ts', { REDIS_URL: testRedisUrl(), MAILQUEUE_PREFIX: uniquePrefix(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' }, cwd)
+  const proc = run('services/main.js', { REDIS_URL: testRedisUrl(), MAILQUEUE_PREFIX: uniquePrefix(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' }, cwd)
   t.after(() => { proc.child.kill('SIGKILL'); rmSync(cwd, { recursive: true, force: true }) })
 
   const banner = await eventually(() => proc.out().includes('Then read its record') ? proc.out() : undefined, 'the banner', 30_000)
@@ -57,7 +56,7 @@ test('a bad config file stops start-up with one line naming the file and the fie
   const cwd = mkdtempSync(join(tmpdir(), 'mq-badcfg-'))
   t.after(() => rmSync(cwd, { recursive: true, force: true }))
   writeFileSync(join(cwd, 'mailqueue.json'), JSON.stringify({ clients: [], domains: [{ name: 'a.com', region: 'asia', sendingKey: 'k' }] }))
-  const proc = run('services/api/server.ts', { REDIS_URL: testRedisUrl() }, cwd)
+  const proc = run('services/api/server.js', { REDIS_URL: testRedisUrl() }, cwd)
   assert.equal(await proc.exited, 1)
   assert.equal(proc.err(), 'mailqueue: ./mailqueue.json: domains[0].region must be "us" or "eu"\n')
 })

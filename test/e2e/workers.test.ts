@@ -16,7 +16,6 @@ import { cleanups } from '../helpers/cleanups.js'
 import { eventually, message, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const tsx = import.meta.resolve('tsx')
 const DOMAIN = 'mg.example.com'
 
 interface Accepted { id: string, messageId: string }
@@ -49,7 +48,7 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
   return {
     stack,
     spawnWorker (env = {}) {
-      const child = spawn(process.execPath, ['--import', tsx, join(root, 'services/worker/main.ts')], {
+      const child = spawn(process.execPath, [join(root, 'dist/services/worker/main.js')], {
         cwd: dir,
         env: {
           PATH: process.env.PATH ?? '',
