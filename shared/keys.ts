@@ -4,7 +4,7 @@
  */
 export interface Keys {
   readonly prefix: string
-  /** Hash: the message record's fields, and its history entries as h1 … h<hn> (JSON). */
+  /** Hash: the record (JSON in field `r`) and its history entries (fields h<epoch ms>-<attempt>). */
   record(id: string): string
   /** List: provider events from webhooks (JSON), oldest first. */
   events(id: string): string

@@ -46,6 +46,9 @@ export interface MessageRecord {
   events: ProviderEvent[]
 }
 
+/** The record's scalar fields, stored as one JSON value (history and events live beside it). */
+type StoredRecord = Omit<MessageRecord, 'history' | 'events'>
+
 /** One transition of a message, as the worker (or a cancel) produces it. */
 export interface Outcome {
   job: Pick<JobData, 'id' | 'messageId' | 'domain' | 'region' | 'createdAt' | 'sendAt'>
@@ -122,24 +125,28 @@ export class RecordStore {
     }
   }
 
-  /** One outcome's ARGV for recordOutcomes-2.lua: field count, field/value pairs, history entry. */
+  /** One outcome's 10 ARGV values for recordOutcomes-2.lua (its header says which). */
   #append (args: Array<string | number>, o: Outcome): void {
     const { job } = o
-    const fields: string[] = [
-      'id', job.id,
-      'messageId', job.messageId,
-      'domain', job.domain,
-      'region', job.region,
-      'status', o.status,
-      'attempts', String(o.attempts),
-      'createdAt', iso(job.createdAt),
-      'updatedAt', iso(o.at),
-      'error', o.error ?? ''
-    ]
-    if (job.sendAt !== null) fields.push('sendAt', iso(job.sendAt))
-    if (o.provider) fields.push('provider', JSON.stringify(o.provider))
-    if (o.sentAt) fields.push('sentAt', o.sentAt, 'sentAtSource', o.sentAtSource ?? 'provider')
-    args.push(fields.length / 2, ...fields, o.entry ? JSON.stringify(o.entry) : '')
+    const updatedAt = iso(o.at)
+    const error = o.error ?? null
+    const record: StoredRecord = {
+      id: job.id,
+      messageId: job.messageId,
+      domain: job.domain,
+      region: job.region,
+      status: o.status,
+      attempts: o.attempts,
+      createdAt: iso(job.createdAt),
+      updatedAt,
+      error
+    }
+    if (job.sendAt !== null) record.sendAt = iso(job.sendAt)
+    if (o.sentAt) { record.sentAt = o.sentAt; record.sentAtSource = o.sentAtSource ?? 'provider' }
+    if (o.provider) record.provider = o.provider
+    const e = o.entry
+    args.push(JSON.stringify(record), e ? `h${Date.parse(e.at)}-${e.attempt}` : '', e ? JSON.stringify(e) : '',
+      job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
   }
 
   /**
@@ -177,25 +184,14 @@ export class RecordStore {
     const k = this.#keys
     const res = await this.#redis.pipeline().hgetall(k.record(id)).lrange(k.events(id), 0, -1).exec()
     const h = res?.[0]?.[1] as Record<string, string> | undefined
-    if (!h || !h.id) return null
-    const record: MessageRecord = {
-      id: h.id,
-      messageId: h.messageId ?? '',
-      domain: h.domain ?? '',
-      region: h.region as Region,
-      status: h.status as Status,
-      attempts: Number(h.attempts ?? 0),
-      createdAt: h.createdAt ?? '',
-      updatedAt: h.updatedAt ?? '',
-      error: h.error || null,
+    if (!h?.r) return null
+    return {
+      ...JSON.parse(h.r) as StoredRecord,
       history: historyOf(h),
       events: (res?.[1]?.[1] as string[]).map((s) => JSON.parse(s) as ProviderEvent)
     }
-    if (h.sendAt) record.sendAt = h.sendAt
-    if (h.sentAt) { record.sentAt = h.sentAt; record.sentAtSource = h.sentAtSource as 'provider' | 'local-clock' }
-    if (h.provider) record.provider = JSON.parse(h.provider) as ProviderInfo
-    return record
   }
+
 
   /** Adds a provider event (webhook) to a message's record. */
   async appendEvent (id: string, event: ProviderEvent): Promise<void> {
@@ -238,12 +234,10 @@ function stateToStatus (state: string, attemptsMade: number, d: JobData, stored:
   return 'queued'
 }
 
-/** History entries live in the record hash as h1 … h<hn>, so one HSET writes record and entry. */
+/** History entries live in the record hash as h<epoch ms>-<attempt>, so one HSET writes both. */
 function historyOf (h: Record<string, string>): HistoryEntry[] {
-  const out: HistoryEntry[] = []
-  for (let i = 1; i <= Number(h.hn ?? 0); i++) {
-    const entry = h[`h${i}`]
-    if (entry) out.push(JSON.parse(entry) as HistoryEntry)
-  }
-  return out
+  return Object.keys(h).filter((f) => f.startsWith('h'))
+    .map((f) => { const [ms = 0, attempt = 0] = f.slice(1).split('-').map(Number); return { ms, attempt, f } })
+    .sort((x, y) => x.ms - y.ms || x.attempt - y.attempt)
+    .map(({ f }) => JSON.parse(h[f] as string) as HistoryEntry)
 }

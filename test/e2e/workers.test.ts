@@ -10,10 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Status } from '../../shared/records.js'
 import { testRedisUrl } from '../helpers/redis.js'
 import { cleanups } from '../helpers/cleanups.js'
-import { eventually, message, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
+import { statusesOf, eventually, message, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const DOMAIN = 'mg.example.com'
@@ -91,11 +90,6 @@ async function accept (stack: Stack, n: number, domain = DOMAIN): Promise<Accept
   return out
 }
 
-async function statuses (stack: Stack, ids: readonly string[]): Promise<Array<Status | null>> {
-  const link = stack.links.get('us')
-  const res = await link.storeRedis.pipeline(ids.map((id) => ['hget', link.keys.record(id), 'status'])).exec()
-  return (res ?? []).map(([err, v]) => { if (err) throw err; return v as Status | null })
-}
 
 const uniqueReceived = (stack: Stack): number => new Set(stack.sims.us.received().map((m) => m.messageId)).size
 
@@ -114,7 +108,7 @@ test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s,
   // the stalled sends then arrive together: seen here as 25-26 arrivals in one second without
   // this warm-up. That measures start-up latency, not the shared bucket.
   const warmed = await accept(stack, 60, warm)
-  await eventually(async () => (await statuses(stack, warmed.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'the warm-up sent')
+  await eventually(async () => (await statusesOf(stack, warmed.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'the warm-up sent')
   stack.sims.us.reset()
 
   const accepted = await accept(stack, 200)
@@ -129,7 +123,7 @@ test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s,
     busiest = Math.max(busiest, j - i)
   }
   assert.ok(busiest <= 22, `${busiest} sends in one second`)
-  assert.deepEqual((await statuses(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [])
+  assert.deepEqual((await statusesOf(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [])
   for (const w of workers) assert.equal(w.child.exitCode, null, `a worker died: ${w.output()}`)
   t.diagnostic(`span ${span} ms, busiest second ${busiest} sends`)
 })
@@ -162,7 +156,7 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
     return Object.values(counts).every((n) => n === 0) || undefined
   }, 'the queue to drain', 100_000)
   assert.equal(await queue.getFailedCount(), 0)
-  assert.deepEqual((await statuses(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [], 'all 2000 records sent')
+  assert.deepEqual((await statusesOf(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [], 'all 2000 records sent')
   assert.equal(uniqueReceived(stack), 2000)
   const duplicates = stack.sims.us.received().length - uniqueReceived(stack)
   assert.ok(duplicates <= concurrency, `${duplicates} duplicates`)
@@ -185,7 +179,7 @@ test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 wit
   const tookMs = Date.now() - signalled
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, worker.output())
   assert.ok(tookMs < sendTimeoutMs, `exit took ${tookMs} ms`)
-  assert.deepEqual(await statuses(stack, inFlight.map((m) => m.id)), ['sent', 'sent'], 'the sends in flight finished and were recorded')
+  assert.deepEqual(await statusesOf(stack, inFlight.map((m) => m.id)), ['sent', 'sent'], 'the sends in flight finished and were recorded')
   const queue = stack.links.get('us').queue
   assert.equal(await queue.getActiveCount(), 0, 'nothing left active')
   assert.deepEqual(await Promise.all(waiting.map((m) => queue.getJobState(m.id))), ['waiting', 'waiting', 'waiting'], 'no new job was taken')

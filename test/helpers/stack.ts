@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig, type Config, type Region } from '../../shared/config.js'
 import { createLogger } from '../../shared/logger.js'
+import type { Status } from '../../shared/records.js'
 import { createMetrics } from '../../shared/metrics.js'
 import { configuredRegions, openRegionLinks, type RegionLinks } from '../../shared/region-link.js'
 import { buildApi } from '../../services/api/app.js'
@@ -113,4 +114,10 @@ export async function eventually<T> (check: () => Promise<T | undefined> | T | u
 
 export function message (domain: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { domain, from: `Shop <shop@${domain}>`, to: ['user@example.com'], subject: 'Hi', text: 'Hello', ...extra }
+}
+
+/** Status of each message's stored record (null: no record written yet). */
+export async function statusesOf (stack: Stack, ids: readonly string[], region: Region = 'us'): Promise<Array<Status | null>> {
+  const store = stack.links.get(region).store
+  return await Promise.all(ids.map(async (id) => (await store.read(id))?.status ?? null))
 }

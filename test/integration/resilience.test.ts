@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { MessageRecord, Status } from '../../shared/records.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
-import { eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { statusesOf, eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 
 interface Accepted { id: string, messageId: string }
 
@@ -46,12 +46,6 @@ async function accept (stack: Stack, domain: string, n: number): Promise<Accepte
   return out
 }
 
-/** Status of each record as stored (null: no record written yet), one round trip. */
-async function statuses (stack: Stack, ids: readonly string[]): Promise<Array<Status | null>> {
-  const link = stack.links.get('us')
-  const res = await link.storeRedis.pipeline(ids.map((id) => ['hget', link.keys.record(id), 'status'])).exec()
-  return (res ?? []).map(([err, v]) => { if (err) throw err; return (v as Status | null) })
-}
 
 async function records (stack: Stack, ids: readonly string[]): Promise<MessageRecord[]> {
   const store = stack.links.get('us').store
@@ -64,7 +58,7 @@ async function records (stack: Stack, ids: readonly string[]): Promise<MessageRe
 
 /** Resolves once every id's record says `status`. */
 async function allReach (stack: Stack, ids: readonly string[], status: Status, what: string, timeoutMs: number): Promise<void> {
-  await eventually(async () => (await statuses(stack, ids)).every((s) => s === status) || undefined, what, timeoutMs)
+  await eventually(async () => (await statusesOf(stack, ids)).every((s) => s === status) || undefined, what, timeoutMs)
 }
 
 /** messageId → how many times the simulator accepted it. */
@@ -98,7 +92,7 @@ test('a 503 outage while 500 messages wait: all sent, none failed, at most 2 att
   const ids = accepted.map((a) => a.id)
 
   await eventually(async () => (await domainState(stack, 'mg.example.com')).state === 'held' || undefined, 'the region to be held during the outage')
-  await eventually(async () => (await statuses(stack, ids)).some((s) => s === 'held') || undefined, 'waiting messages to show held')
+  await eventually(async () => (await statusesOf(stack, ids)).some((s) => s === 'held') || undefined, 'waiting messages to show held')
   await allReach(stack, ids, 'sent', 'all 500 sent', 90_000)
 
   const all = await records(stack, ids)
