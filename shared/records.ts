@@ -145,7 +145,7 @@ export class RecordStore {
     if (o.sentAt) { record.sentAt = o.sentAt; record.sentAtSource = o.sentAtSource ?? 'provider' }
     if (o.provider) record.provider = o.provider
     const e = o.entry
-    args.push(JSON.stringify(record), e ? `h${Date.parse(e.at)}-${e.attempt}` : '', e ? JSON.stringify(e) : '',
+    args.push(JSON.stringify(record), e ? `h${o.at}-${e.attempt}` : '', e ? JSON.stringify(e) : '',
       job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
   }
 

@@ -20,6 +20,8 @@ export type Gate =
   | { kind: 'defer', until: number, hold: Hold | null, rememberDomain: boolean }
   | { kind: 'fail', reason: string }
 
+const GO: Gate = Object.freeze({ kind: 'go', probe: false })
+
 export interface GateOptions {
   region: Region
   config: Config
@@ -93,11 +95,13 @@ export async function createGates (o: GateOptions): Promise<Gates> {
   return {
     async check (job) {
       const now = clock.now()
-      // The cache may be a second old: a resume promotes held jobs at once, so confirm before
-      // deferring again (only held domains pay this round trip).
-      const domainHold = cache.has(`domain:${job.domain}`) ? await holds.get('domain', job.domain) : null
-      if (domainHold) return { kind: 'defer', until: now + DOMAIN_HOLD_RECHECK_MS, hold: domainHold, rememberDomain: true }
-      cache.delete(`domain:${job.domain}`)
+      if (cache.size > 0) {
+        // The cache may be a second old: a resume promotes held jobs at once, so confirm before
+        // deferring again (only held domains pay this round trip).
+        const domainHold = cache.has(`domain:${job.domain}`) ? await holds.get('domain', job.domain) : null
+        if (domainHold) return { kind: 'defer', until: now + DOMAIN_HOLD_RECHECK_MS, hold: domainHold, rememberDomain: true }
+        cache.delete(`domain:${job.domain}`)
+      }
       const held = regionHold()
       if (held || tracker.isHeld()) {
         if (now - job.createdAt > outageLimitMs) return { kind: 'fail', reason: `region ${region} held longer than the outage limit (${config.outageLimitHours} h)` }
@@ -115,7 +119,7 @@ export async function createGates (o: GateOptions): Promise<Gates> {
         const wait = await rate.take(job.domain, domain.ratePerSecond, now)
         if (wait > 0) return { kind: 'defer', until: now + wait, hold: null, rememberDomain: false }
       }
-      return { kind: 'go', probe: false }
+      return GO
     },
 
     async observe (job, answer, decision, probe) {
