@@ -56,7 +56,8 @@ export interface Outcome {
   attempts: number
   /** Epoch ms of the transition. */
   at: number
-  entry?: HistoryEntry
+  /** The history entry of this transition; its `at` is the outcome's time. */
+  entry?: Omit<HistoryEntry, 'at'>
   provider?: ProviderInfo
   sentAt?: string
   sentAtSource?: 'provider' | 'local-clock'
@@ -145,7 +146,7 @@ export class RecordStore {
     if (o.sentAt) { record.sentAt = o.sentAt; record.sentAtSource = o.sentAtSource ?? 'provider' }
     if (o.provider) record.provider = o.provider
     const e = o.entry
-    args.push(JSON.stringify(record), e ? `h${o.at}-${e.attempt}` : '', e ? JSON.stringify(e) : '',
+    args.push(JSON.stringify(record), e ? `h${o.at}-${e.attempt}` : '', e ? JSON.stringify({ attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }) : '',
       job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
   }
 

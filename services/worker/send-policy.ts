@@ -51,6 +51,8 @@ const MESSAGE_MAX_CHARS = 500
  */
 const NON_RETRYABLE_TRANSPORT = new Set(['UND_ERR_INVALID_ARG', 'ERR_INVALID_URL', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_ARG_TYPE'])
 
+const SENT: Decision = Object.freeze({ kind: 'sent' })
+
 /** attempt = 1-based number of this attempt among those that spend. now = epoch ms. random() in [0,1). */
 export function decide (answer: ProviderAnswer, attempt: number, now: number, opts: PolicyOptions, random: () => number): Decision {
   if (answer.kind === 'transport') {
@@ -59,9 +61,9 @@ export function decide (answer: ProviderAnswer, attempt: number, now: number, op
     return retryOrGiveUp(what, attempt, now, opts, random)
   }
   const { status } = answer
+  if (status >= 200 && status < 300) return SENT
   const text = providerMessage(answer.body)
   const what = text === '' ? `HTTP ${status}` : `HTTP ${status} ${text}`
-  if (status >= 200 && status < 300) return { kind: 'sent' }
   if (status === 429 || status === 420) {
     // Mailgun has used 420 for per-domain recipient limits; both mean "later", not "wrong".
     const hint = rateLimitWaitMs(answer.headers, answer.body, now)

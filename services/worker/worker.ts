@@ -153,7 +153,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   async function record (link: RegionLink, jlog: Logger, job: Job<JobData>, step: Step): Promise<void> {
     const now = clock.now()
     const outcome: Outcome = { job: job.data, status: step.status, attempts: step.attempts, at: now, error: step.error }
-    if (step.entry) outcome.entry = { ...step.entry, at: iso(now) }
+    if (step.entry) outcome.entry = step.entry
     if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
     await link.store.write(outcome)
@@ -181,13 +181,16 @@ function describe (answer: ProviderAnswer): string {
 }
 
 function providerInfo (answer: Extract<ProviderAnswer, { kind: 'http' }>): ProviderInfo {
+  // Mailgun answers JSON {id, message}; anything else (401's text `Forbidden`, proxy pages) is kept as text.
   let id: string | null = null
+  let message: string | null = null
   try {
-    const json = JSON.parse(answer.body) as { id?: unknown }
+    const json = JSON.parse(answer.body) as { id?: unknown, message?: unknown }
     if (typeof json.id === 'string') id = json.id
+    if (typeof json.message === 'string') message = json.message
   } catch {}
   const date = answer.headers.date
-  return { status: answer.status, id, message: providerMessage(answer.body) || null, date: typeof date === 'string' ? date : null }
+  return { status: answer.status, id, message: message ?? (providerMessage(answer.body) || null), date: typeof date === 'string' ? date : null }
 }
 
 /** sentAt from the provider's Date header; an unknown or missing zone is never guessed. */
