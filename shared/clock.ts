@@ -5,8 +5,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() }
-
-export function fixedClock (start: number): Clock & { advance(ms: number): void } {
-  let t = start
-  return { now: () => t, advance: (ms) => { t += ms } }
-}

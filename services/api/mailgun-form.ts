@@ -3,6 +3,7 @@ import type { ClientConfig, Config } from '../../shared/config.js'
 import type { FileData, JobData } from '../../shared/queues.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
+import { newJob } from './ingest.js'
 import { MAX_RECIPIENTS } from './mailgun-fields.js'
 
 /** A Mailgun-compatible request (/v3/:domain/messages[.mime]) as parsed form parts. */
@@ -50,16 +51,5 @@ export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, con
   const messageId = given ?? `<${uuid}@${domain}>`
   const fields = form.fields.filter(([k]) => k.toLowerCase() !== 'h:message-id')
   fields.push(['h:Message-Id', messageId])
-  return {
-    id: `${domainConfig.region}-${uuid}`,
-    messageId,
-    domain,
-    region: domainConfig.region,
-    createdAt: now,
-    sendAt: null,
-    lane: 'transactional',
-    endpoint: form.endpoint,
-    fields,
-    files: form.files
-  }
+  return newJob(domainConfig, uuid, now, { messageId, sendAt: null, lane: 'transactional', endpoint: form.endpoint, fields, files: form.files })
 }

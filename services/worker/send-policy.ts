@@ -20,8 +20,6 @@ export type Decision =
    * slowDomain: the domain was rate limited; call DomainRate.slowDown.
    */
   | { kind: 'retry'; notBefore: number; spendsAttempt: boolean; reason: string; slowDomain: boolean }
-  /** Not returned by decide(): the worker builds it when the outage tracker holds the region. */
-  | { kind: 'hold-region'; reason: string }
 
 export interface PolicyOptions {
   /** Attempts before a message fails; only attempts that spend count. */

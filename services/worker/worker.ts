@@ -145,8 +145,6 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
         await job.moveToDelayed(decision.notBefore, token)
         throw new DelayedError()
       }
-      case 'hold-region':
-        throw new Error(`unexpected decision ${decision.kind}`)
     }
   }
 
