@@ -137,6 +137,19 @@ describe('send pipeline', () => {
     })
   })
 
+  test('/docs/json describes the API and /metrics counts outcomes, with no key in either', async () => {
+    const spec = await stack.api.inject({ url: '/docs/json' })
+    assert.equal(spec.statusCode, 200)
+    assert.ok(spec.json().paths['/v1/messages'], 'POST /v1/messages is documented')
+    const metrics = await stack.api.inject({ url: '/metrics' })
+    assert.equal(metrics.statusCode, 200)
+    assert.match(metrics.body, /mailqueue_outcomes\{status="sent",region="us",domain="mg\.example\.com"\} \d+/)
+    assert.match(metrics.body, /mailqueue_accepted_total\{domain="mg\.example\.eu",region="eu"\} \d+/)
+    for (const key of [...Object.values(stack.sendingKeys), ...Object.values(stack.webhookKeys), ...Object.values(stack.clientKeys)]) {
+      assert.ok(!spec.body.includes(key) && !metrics.body.includes(key), 'a key leaked into docs or metrics')
+    }
+  })
+
   test('no configured key ever appears in the log of the run', async () => {
     assert.ok(stack.logs.length > 0, 'the run logged something')
     assert.ok(stack.logs.some((l) => l.includes('"outcome"') || l.includes('outcome')), 'outcomes are logged')
