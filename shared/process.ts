@@ -21,6 +21,16 @@ export function loadConfigOrExit (overrides: Record<string, string> = {}): Confi
   }
 }
 
+/** start:api and start:worker: like loadConfigOrExit, but a senders file is required (no sandbox). */
+export function loadSenderConfigOrExit (): Config {
+  const config = loadConfigOrExit()
+  if (config.configFile === null) {
+    process.stderr.write('mailqueue: no config file: set CONFIG_FILE or create ./mailqueue.json (npm start runs a sandbox without one)\n')
+    process.exit(1)
+  }
+  return config
+}
+
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
 export function onShutdown (stop: () => Promise<void>): void {
   let stopping = false

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Job } from 'bullmq'
+import { toIso as iso } from './dates/index.js'
 import type { Keys } from './keys.js'
 import { luaScript } from './lua/index.js'
 import type { JobData } from './queues.js'
@@ -71,7 +72,6 @@ export interface FailedEntry {
   at: number
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString()
 
 /** The outcome stream keeps about this many entries (XADD MAXLEN ~). */
 const OUTCOME_STREAM_MAXLEN = 100_000

@@ -2,15 +2,11 @@
 import { configuredRegions, openRegionLinks } from '../../shared/region-link.js'
 import { createLogger } from '../../shared/logger.js'
 import { createMetrics } from '../../shared/metrics.js'
-import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
+import { loadSenderConfigOrExit, onShutdown } from '../../shared/process.js'
 import { buildApi } from './app.js'
 import { warnAboutUnsafeRedis } from '../../shared/startup.js'
 
-const config = loadConfigOrExit()
-if (config.configFile === null) {
-  process.stderr.write('mailqueue: no config file: set CONFIG_FILE or create ./mailqueue.json (npm start runs a sandbox without one)\n')
-  process.exit(1)
-}
+const config = loadSenderConfigOrExit()
 const logger = createLogger(config.logLevel)
 const links = openRegionLinks(config, 'producer', configuredRegions(config))
 const app = await buildApi({ config, links, logger, metrics: createMetrics(links) })

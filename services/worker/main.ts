@@ -1,16 +1,12 @@
 /** `npm run start:worker`: the sending worker alone. */
 import { configuredRegions, openRegionLinks } from '../../shared/region-link.js'
 import { createLogger } from '../../shared/logger.js'
-import { loadConfigOrExit, onShutdown } from '../../shared/process.js'
+import { loadSenderConfigOrExit, onShutdown } from '../../shared/process.js'
 import { createMailgunClient } from './mailgun-client.js'
 import { startWorker } from './worker.js'
 import { warnAboutUnsafeRedis } from '../../shared/startup.js'
 
-const config = loadConfigOrExit()
-if (config.configFile === null) {
-  process.stderr.write('mailqueue: no config file: set CONFIG_FILE or create ./mailqueue.json (npm start runs a sandbox without one)\n')
-  process.exit(1)
-}
+const config = loadSenderConfigOrExit()
 const logger = createLogger(config.logLevel)
 const served = configuredRegions(config).filter((r) => config.workerRegions.includes(r))
 const links = openRegionLinks(config, 'worker', served)

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type { Config, Region } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
-import { parseRfc2822 } from '../../shared/dates/index.js'
+import { parseRfc2822, toIso as iso } from '../../shared/dates/index.js'
 import { HoldStore, type Hold } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
@@ -50,7 +50,6 @@ interface Step {
 /** Where a job waits without spending an attempt; `hold` marks it held in its record. */
 interface Deferral { until: number, hold: Hold | null, rememberDomain: boolean, entry?: Step['entry'] }
 
-const iso = (ms: number): string => new Date(ms).toISOString()
 
 /** A BullMQ Worker per served region; turns gates and Decisions into queue moves and records. */
 export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
