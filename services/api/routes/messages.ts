@@ -86,6 +86,12 @@ export async function findRecord (links: RegionLinks, id: string): Promise<Messa
   const stored = await link.store.read(id)
   if (stored && FINAL_STATUSES.has(stored.status)) return stored
   const job = await link.queue.getJob(id)
-  if (!job) return stored
-  return recordFromJob(job, await job.getState(), stored)
+  const state = job ? await job.getState() : 'unknown'
+  // The worker writes the record before it moves the job on, so a job that finished (or left the
+  // queue) since the first read has its final record stored by now.
+  if (!job || state === 'completed' || state === 'failed') {
+    const final = await link.store.read(id)
+    if (final || !job) return final
+  }
+  return recordFromJob(job, state, stored)
 }
