@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientConfig, Config, DomainConfig } from '../../shared/config.js'
-import { jobOptions, type JobData } from '../../shared/queues.js'
-import type { RegionLinks } from '../../shared/region-link.js'
+import type { JobData } from '../../shared/queues.js'
 import type { Accepted, MessageInput } from './schemas/message.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
@@ -31,21 +30,4 @@ export function newJob (domain: DomainConfig, uuid: string, now: number,
 
 export function acceptedAnswer (data: JobData, now: number): Accepted {
   return { id: data.id, messageId: data.messageId, status: data.sendAt !== null && data.sendAt > now ? 'scheduled' : 'queued' }
-}
-
-/** Resolves only once the job is in its region's Redis (the meaning of a 2xx). */
-export async function enqueue (links: RegionLinks, config: Config, data: JobData, now: number): Promise<void> {
-  await links.get(data.region).queue.add('send', data, jobOptions(data, config, now))
-}
-
-/** Many jobs, one round trip per region. */
-export async function enqueueMany (links: RegionLinks, config: Config, jobs: JobData[], now: number): Promise<void> {
-  const byRegion = new Map<JobData['region'], JobData[]>()
-  for (const j of jobs) {
-    const list = byRegion.get(j.region)
-    if (list) list.push(j)
-    else byRegion.set(j.region, [j])
-  }
-  await Promise.all([...byRegion].map(([region, list]) => links.get(region).queue.addBulk(
-    list.map((data) => ({ name: 'send', data, opts: jobOptions(data, config, now) })))))
 }

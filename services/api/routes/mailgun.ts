@@ -7,7 +7,7 @@ import type { Metrics } from '../../../shared/metrics.js'
 import type { FileData, JobData } from '../../../shared/queues.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import { errorHandler, HttpError } from '../errors.js'
-import { enqueue } from '../ingest.js'
+import { enqueue } from '../enqueue.js'
 import { prepareMailgunForm, type MailgunForm } from '../mailgun-form.js'
 
 export interface MailgunRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
