@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Queue } from 'bullmq'
 import type { Keys } from './keys.js'
-import type { JobData } from './queues.js'
+import type { StoredJob } from './queues.js'
 
 /** A paused domain (its key was rejected) or region (it keeps failing). */
 export interface Hold {
@@ -54,7 +54,7 @@ export class HoldStore {
    * Lifts a hold; for a domain, the jobs it deferred are promoted so they send now. Returns false
    * when there was no such hold.
    */
-  async release (scope: HoldScope, name: string, queue: Queue<JobData>): Promise<boolean> {
+  async release (scope: HoldScope, name: string, queue: Queue<StoredJob>): Promise<boolean> {
     const removed = await this.#redis.hdel(this.#keys.holds, `${scope}:${name}`)
     if (scope === 'domain') {
       const ids = await this.#redis.smembers(this.#keys.heldJobs(name))

@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq'
+import type { Job, JobsOptions } from 'bullmq'
 import type { Region } from './config-schema.js'
 
 /** `transactional` jobs carry no BullMQ priority, so they always run before `bulk` (priority 1). */
@@ -12,10 +12,11 @@ export interface FileData {
   content: string
 }
 
-/** What a queued job carries: the message already in Mailgun's form fields, never a key. */
+/** A message as the API and the worker handle it: the message already in Mailgun's form fields, never a key. */
 export interface JobData {
+  /** Also the BullMQ job id. */
   id: string
-  /** With angle brackets; sent as h:Message-Id, so Mailgun's id equals ours. */
+  /** With angle brackets; the worker sends it as h:Message-Id, so Mailgun's id equals ours. */
   messageId: string
   domain: string
   region: Region
@@ -25,9 +26,54 @@ export interface JobData {
   sendAt: number | null
   lane: Lane
   endpoint: 'messages' | 'messages.mime'
-  /** Mailgun form fields in order, repeated names allowed (to, o:tag, …). */
+  /** Mailgun form fields in order, repeated names allowed (to, o:tag, …); h:Message-Id is added when sending. */
   fields: Array<[string, string]>
   files: FileData[]
+}
+
+/**
+ * What a job holds in Redis: only what the job itself cannot say (its id, timestamp and priority
+ * give id, region, createdAt and lane), defaults left out. Every byte here is paid in the API,
+ * in Redis and in the worker for every message.
+ */
+export interface StoredJob {
+  domain: string
+  messageId: string
+  fields: Array<[string, string]>
+  files?: FileData[]
+  sendAt?: number
+  endpoint?: 'messages.mime'
+}
+
+export function storedJob (d: JobData): StoredJob {
+  const s: StoredJob = { domain: d.domain, messageId: d.messageId, fields: d.fields }
+  if (d.files.length > 0) s.files = d.files
+  if (d.sendAt !== null) s.sendAt = d.sendAt
+  if (d.endpoint === 'messages.mime') s.endpoint = d.endpoint
+  return s
+}
+
+/** The message a job carries. */
+export function jobDataOf (job: Job<StoredJob>): JobData {
+  const s = job.data
+  const id = job.id as string
+  return {
+    id,
+    messageId: s.messageId,
+    domain: s.domain,
+    region: regionOfId(id),
+    createdAt: job.timestamp,
+    sendAt: s.sendAt ?? null,
+    lane: job.priority > 0 ? 'bulk' : 'transactional',
+    endpoint: s.endpoint ?? 'messages',
+    fields: s.fields,
+    files: s.files ?? []
+  }
+}
+
+/** Message ids start with their region (`us-…`), so a lookup goes straight to that region's Redis. */
+export function regionOfId (id: string): Region {
+  return id.slice(0, 2) as Region
 }
 
 export function queueName (region: Region): string {
@@ -36,19 +82,14 @@ export function queueName (region: Region): string {
 
 export interface JobPolicy {
   maxAttempts: number
-  outcomeTtlDays: number
 }
 
-/** BullMQ options for one message; the job id is the message id, so lookups need no index. */
+/**
+ * BullMQ options for one message; the job id is the message id, so lookups need no index. Only
+ * what differs between messages: what to keep after a job ends is the worker's setting.
+ */
 export function jobOptions (data: JobData, policy: JobPolicy, now: number): JobsOptions {
-  const opts: JobsOptions = {
-    jobId: data.id,
-    attempts: policy.maxAttempts,
-    backoff: { type: 'policy' },
-    removeOnComplete: true,
-    // Failed jobs stay for replay (POST /v1/messages/:id/retry) as long as their record lives.
-    removeOnFail: { age: Math.round(policy.outcomeTtlDays * 86400) }
-  }
+  const opts: JobsOptions = { jobId: data.id, attempts: policy.maxAttempts, backoff: { type: 'policy' } }
   if (data.sendAt !== null && data.sendAt > now) opts.delay = data.sendAt - now
   if (data.lane === 'bulk') opts.priority = 1
   return opts

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq'
 import { toIso as iso } from './dates/index.js'
 import type { Keys } from './keys.js'
 import { luaScript } from './lua/index.js'
-import type { JobData } from './queues.js'
+import { jobDataOf, type JobData, type StoredJob } from './queues.js'
 import type { Region } from './config-schema.js'
 
 export type Status = 'queued' | 'scheduled' | 'sending' | 'retrying' | 'held' | 'sent' | 'failed' | 'cancelled'
@@ -205,8 +205,8 @@ export class RecordStore {
  * The record of a message the worker has not finished with, derived from its job: the queue is
  * the truth for waiting states, so nothing extra is written on the ingest path.
  */
-export function recordFromJob (job: Job<JobData>, state: string, stored: MessageRecord | null): MessageRecord {
-  const d = job.data
+export function recordFromJob (job: Job<StoredJob>, state: string, stored: MessageRecord | null): MessageRecord {
+  const d = jobDataOf(job)
   const status = stateToStatus(state, job.attemptsMade, d, stored)
   const base: MessageRecord = stored ?? {
     id: d.id,

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Config, Region } from './config.js'
 import { createKeys, type Keys } from './keys.js'
-import { queueName, type JobData } from './queues.js'
+import { queueName, type StoredJob } from './queues.js'
 import { RecordStore } from './records.js'
 import { createRedis, type RedisRole } from './redis.js'
 
@@ -13,7 +13,7 @@ import { createRedis, type RedisRole } from './redis.js'
  */
 export interface RegionLink {
   readonly region: Region
-  readonly queue: Queue<JobData>
+  readonly queue: Queue<StoredJob>
   readonly store: RecordStore
   readonly keys: Keys
   /** For BullMQ (queue, worker). */
@@ -34,7 +34,7 @@ export function openRegionLinks (config: Config, role: RedisRole, regions: Itera
   for (const region of new Set(regions)) {
     const queueRedis = createRedis(config.redisUrl[region], role, `${role}-queue-${region}`)
     const storeRedis = createRedis(config.redisUrl[region], role, `${role}-store-${region}`)
-    const queue = new Queue<JobData>(queueName(region), { connection: queueRedis, prefix: config.prefix })
+    const queue = new Queue<StoredJob>(queueName(region), { connection: queueRedis, prefix: config.prefix })
     queue.on('error', () => {}) // surfaced through commands and /readyz
     links.set(region, { region, queue, store: new RecordStore(storeRedis, keys, config.outcomeTtlDays), keys, queueRedis, storeRedis })
   }

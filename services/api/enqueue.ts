@@ -1,6 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq'
 import type { Config } from '../../shared/config.js'
-import { jobOptions, type JobData } from '../../shared/queues.js'
+import { jobOptions, storedJob, type JobData, type StoredJob } from '../../shared/queues.js'
 import type { RegionLinks } from '../../shared/region-link.js'
 
 /**
@@ -9,7 +9,7 @@ import type { RegionLinks } from '../../shared/region-link.js'
  */
 const MAX_BATCH = 12
 
-interface PendingAdd { data: JobData, opts: JobsOptions, resolve: () => void, reject: (err: unknown) => void }
+interface PendingAdd { data: StoredJob, opts: JobsOptions, resolve: () => void, reject: (err: unknown) => void }
 
 /**
  * Single messages that arrive in the same event-loop turn go to Redis together, in one pipeline:
@@ -19,10 +19,10 @@ interface PendingAdd { data: JobData, opts: JobsOptions, resolve: () => void, re
 class AddCoalescer {
   #pending: PendingAdd[] = []
 
-  constructor (private readonly queue: Queue<JobData>) {}
+  constructor (private readonly queue: Queue<StoredJob>) {}
 
   /** Resolves only once this job is in Redis. */
-  async add (data: JobData, opts: JobsOptions): Promise<void> {
+  async add (data: StoredJob, opts: JobsOptions): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       // setImmediate runs after the current turn's I/O callbacks: every request read in it joins.
       if (this.#pending.length === 0) setImmediate(() => { this.#flush() })
@@ -42,14 +42,14 @@ class AddCoalescer {
   }
 }
 
-const coalescers = new WeakMap<Queue<JobData>, AddCoalescer>()
+const coalescers = new WeakMap<Queue<StoredJob>, AddCoalescer>()
 
 /** Resolves only once the job is in its region's Redis (the meaning of a 2xx). */
 export async function enqueue (links: RegionLinks, config: Config, data: JobData, now: number): Promise<void> {
   const queue = links.get(data.region).queue
   let coalescer = coalescers.get(queue)
   if (!coalescer) coalescers.set(queue, coalescer = new AddCoalescer(queue))
-  await coalescer.add(data, jobOptions(data, config, now))
+  await coalescer.add(storedJob(data), jobOptions(data, config, now))
 }
 
 /** Many jobs, one round trip per region. */
@@ -61,5 +61,5 @@ export async function enqueueMany (links: RegionLinks, config: Config, jobs: Job
     else byRegion.set(j.region, [j])
   }
   await Promise.all([...byRegion].map(([region, list]) => links.get(region).queue.addBulk(
-    list.map((data) => ({ name: 'send', data, opts: jobOptions(data, config, now) })))))
+    list.map((data) => ({ name: 'send', data: storedJob(data), opts: jobOptions(data, config, now) })))))
 }

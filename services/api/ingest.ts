@@ -16,7 +16,7 @@ export function prepareMessage (m: MessageInput, client: ClientConfig, config: C
   const uuid = randomUUID()
   const messageId = `<${uuid}@${domain}>`
   const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, 'sendAt') : null
-  return newJob(domainConfig, uuid, now, { messageId, sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...mailgunFields(m, messageId) })
+  return newJob(domainConfig, uuid, now, { messageId, sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...mailgunFields(m) })
 }
 
 /**

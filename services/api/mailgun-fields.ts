@@ -10,9 +10,9 @@ export const MAX_RECIPIENTS = 1000
 
 /**
  * A native message in Mailgun's own form fields (mailgun-api.md §1), computed once at ingest so
- * the worker only encodes. The caller's own Message-Id header is replaced by ours.
+ * the worker only encodes. The caller's own Message-Id header is dropped: the worker sends ours.
  */
-export function mailgunFields (m: MessageInput, messageId: string): { fields: Array<[string, string]>, files: FileData[] } {
+export function mailgunFields (m: MessageInput): { fields: Array<[string, string]>, files: FileData[] } {
   const f: Array<[string, string]> = [['from', m.from]]
   for (const to of m.to) f.push(['to', to])
   for (const cc of m.cc ?? []) f.push(['cc', cc])
@@ -28,7 +28,6 @@ export function mailgunFields (m: MessageInput, messageId: string): { fields: Ar
   for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (name.toLowerCase() !== 'message-id') f.push([`h:${name}`, value])
   }
-  f.push(['h:Message-Id', messageId])
   for (const [name, value] of Object.entries(m.variables ?? {})) {
     f.push([`v:${name}`, typeof value === 'string' ? value : JSON.stringify(value)])
   }

@@ -50,6 +50,5 @@ export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, con
   const given = form.fields.find(([k, v]) => k.toLowerCase() === 'h:message-id' && MESSAGE_ID.test(v.trim()))?.[1].trim()
   const messageId = given ?? `<${uuid}@${domain}>`
   const fields = form.fields.filter(([k]) => k.toLowerCase() !== 'h:message-id')
-  fields.push(['h:Message-Id', messageId])
   return newJob(domainConfig, uuid, now, { messageId, sendAt: null, lane: 'transactional', endpoint: form.endpoint, fields, files: form.files })
 }

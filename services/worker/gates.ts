@@ -9,7 +9,7 @@ import type { Config, DomainConfig, Region } from '../../shared/config.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Hold, HoldStore } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
-import type { JobData } from '../../shared/queues.js'
+import type { JobData, StoredJob } from '../../shared/queues.js'
 import type { DomainRate } from './domain-rate.js'
 import { createOutageTracker, isOutageAnswer } from './outage.js'
 import type { Decision, ProviderAnswer } from './send-policy.js'
@@ -27,7 +27,7 @@ export interface GateOptions {
   config: Config
   holds: HoldStore
   /** The region's queue: a released domain hold promotes the jobs it deferred. */
-  queue: Queue<JobData>
+  queue: Queue<StoredJob>
   rate: DomainRate
   clock: Clock
   random: () => number

@@ -15,7 +15,7 @@ export interface MailgunClientOptions {
 
 export interface MailgunClient {
   /** One attempt; never throws: transport failures come back as `{ kind: 'transport' }`. */
-  send(region: Region, data: Pick<JobData, 'domain' | 'endpoint' | 'fields' | 'files'>, authorization: string): Promise<ProviderAnswer>
+  send(region: Region, data: Pick<JobData, 'domain' | 'endpoint' | 'fields' | 'files' | 'messageId'>, authorization: string): Promise<ProviderAnswer>
   close(): Promise<void>
 }
 

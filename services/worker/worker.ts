@@ -5,7 +5,7 @@ import { parseRfc2822, toIso as iso } from '../../shared/dates/index.js'
 import { HoldStore, type Hold } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
-import { queueName, type JobData } from '../../shared/queues.js'
+import { jobDataOf, queueName, type JobData, type StoredJob } from '../../shared/queues.js'
 import type { HistoryEntry, Outcome, ProviderInfo, Status } from '../../shared/records.js'
 import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
 import { createDomainRate } from './domain-rate.js'
@@ -67,7 +67,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     const gates = await createGates({
       region, config, holds, queue: link.queue, rate: createDomainRate(link.storeRedis, link.keys.prefix), clock, random, logger: rlog
     })
-    const worker = new Worker<JobData>(queueName(region), (job, token) => processJob(job, token, { region, link, holds, gates, log: rlog }), {
+    const worker = new Worker<StoredJob>(queueName(region), (job, token) => processJob(job, token, { region, link, holds, gates, log: rlog }), {
       connection: link.queueRedis,
       prefix: config.prefix,
       concurrency: config.workerConcurrency,
@@ -75,6 +75,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       maxStalledCount: 10,
       lockDuration: config.lockDurationMs,
       stalledInterval: config.stalledIntervalMs,
+      removeOnComplete: { count: 0 },
+      // Failed jobs stay for replay (POST /v1/messages/:id/retry) as long as their record lives.
+      removeOnFail: { age: Math.round(config.outcomeTtlDays * 86400) },
       settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
     })
     worker.on('error', (err) => rlog.error({ err }, 'worker error'))
@@ -93,16 +96,16 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
 
   interface RegionContext { region: Region, link: RegionLink, holds: HoldStore, gates: Gates, log: Logger }
 
-  async function processJob (job: Job<JobData>, token: string | undefined, ctx: RegionContext): Promise<void> {
-    const d = job.data
+  async function processJob (job: Job<StoredJob>, token: string | undefined, ctx: RegionContext): Promise<void> {
+    const d = jobDataOf(job)
     const attempt = job.attemptsMade + 1
     const authorization = auth.get(d.domain)
     const gate: Gate = authorization ? await ctx.gates.check(d) : { kind: 'fail', reason: `domain ${d.domain} is not configured` }
     if (gate.kind === 'fail') {
-      await record(ctx.link, ctx.log, job, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
+      await record(ctx.link, ctx.log, d, attempt, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
       throw new UnrecoverableError(gate.reason)
     }
-    if (gate.kind === 'defer') return await defer(job, token, ctx, gate)
+    if (gate.kind === 'defer') return await defer(job, d, token, ctx, gate)
 
     const started = performance.now()
     const answer = await client.send(ctx.region, d, authorization as string)
@@ -113,33 +116,33 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       // A failed probe is the outage's cost, not the message's: it waits for the next probe.
       const hold: Hold = { reason: `region ${ctx.region} probe failed: ${describe(answer)}`, since: iso(clock.now()) }
       const entry = { attempt, outcome: 'retry' as const, status: answer.kind === 'http' ? answer.status : null, error: hold.reason, nextAttemptAt: iso(ctx.gates.nextProbeAt()) }
-      return await defer(job, token, ctx, { until: ctx.gates.nextProbeAt(), hold, rememberDomain: false, entry })
+      return await defer(job, d, token, ctx, { until: ctx.gates.nextProbeAt(), hold, rememberDomain: false, entry })
     }
-    await apply(decision, answer, job, token, ctx.link, ctx.log)
+    await apply(decision, answer, job, d, token, ctx.link, ctx.log)
   }
 
   /** Later, without spending an attempt (holds, probes, rate): BullMQ's moveToDelayed + DelayedError. */
-  async function defer (job: Job<JobData>, token: string | undefined, ctx: RegionContext, d: Deferral): Promise<never> {
-    if (d.hold) await record(ctx.link, ctx.log, job, { status: 'held', attempts: job.attemptsMade, error: d.hold.reason, ...(d.entry ? { entry: d.entry } : {}) })
-    if (d.rememberDomain) await ctx.holds.rememberHeld(job.data.domain, job.data.id)
+  async function defer (job: Job<StoredJob>, data: JobData, token: string | undefined, ctx: RegionContext, d: Deferral): Promise<never> {
+    if (d.hold) await record(ctx.link, ctx.log, data, job.attemptsMade + 1, { status: 'held', attempts: job.attemptsMade, error: d.hold.reason, ...(d.entry ? { entry: d.entry } : {}) })
+    if (d.rememberDomain) await ctx.holds.rememberHeld(data.domain, data.id)
     await job.moveToDelayed(d.until, token)
     throw new DelayedError()
   }
 
-  async function apply (decision: Decision, answer: ProviderAnswer, job: Job<JobData>, token: string | undefined, link: RegionLink, jlog: Logger): Promise<void> {
+  async function apply (decision: Decision, answer: ProviderAnswer, job: Job<StoredJob>, d: JobData, token: string | undefined, link: RegionLink, jlog: Logger): Promise<void> {
     const attempt = job.attemptsMade + 1
     const status = answer.kind === 'http' ? answer.status : null
     switch (decision.kind) {
       case 'sent':
-        await record(link, jlog, job, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
+        await record(link, jlog, d, attempt, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
         return
       case 'fail':
-        await record(link, jlog, job, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })
+        await record(link, jlog, d, attempt, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })
         throw new UnrecoverableError(decision.reason)
       case 'retry': {
         const entry = { attempt, outcome: 'retry' as const, status, error: decision.reason, nextAttemptAt: iso(decision.notBefore) }
         // A 429 spends no attempt: the record's count stays where it was.
-        await record(link, jlog, job, { status: 'retrying', attempts: decision.spendsAttempt ? attempt : attempt - 1, error: decision.reason, answer, entry })
+        await record(link, jlog, d, attempt, { status: 'retrying', attempts: decision.spendsAttempt ? attempt : attempt - 1, error: decision.reason, answer, entry })
         if (decision.spendsAttempt) throw new RetryLater(decision.reason, Math.max(0, decision.notBefore - clock.now()))
         await job.moveToDelayed(decision.notBefore, token)
         throw new DelayedError()
@@ -147,17 +150,17 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     }
   }
 
-  async function record (link: RegionLink, jlog: Logger, job: Job<JobData>, step: Step): Promise<void> {
+  async function record (link: RegionLink, jlog: Logger, d: JobData, attempt: number, step: Step): Promise<void> {
     const now = clock.now()
-    const outcome: Outcome = { job: job.data, status: step.status, attempts: step.attempts, at: now, error: step.error }
+    const outcome: Outcome = { job: d, status: step.status, attempts: step.attempts, at: now, error: step.error }
     if (step.entry) outcome.entry = step.entry
     if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
     await link.store.write(outcome)
     // Bindings in the call, not a child logger per job: no allocation when the level is off.
     if (jlog.isLevelEnabled('info')) {
-      const { id, domain } = job.data
-      jlog.info({ id, domain, attempt: job.attemptsMade + 1, status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
+      const { id, domain } = d
+      jlog.info({ id, domain, attempt, status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
     }
   }
 

@@ -21,7 +21,7 @@ test('/readyz is 503 while work waits and no worker has finished a job for a min
 
   // A job that has waited two minutes with no consumer heartbeat at all.
   const job = await link.queue.getJob(res.json().id)
-  await link.queue.add('send', { ...job!.data, id: 'us-old' }, { jobId: 'us-old', timestamp: Date.now() - 120_000 })
+  await link.queue.add('send', job!.data, { jobId: 'us-old', timestamp: Date.now() - 120_000 })
   await link.queue.remove(res.json().id)
   const stalled = await stack.api.inject({ url: '/readyz' })
   assert.equal(stalled.statusCode, 503)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ClientConfig, Config, Region } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
+import { jobDataOf, regionOfId } from '../../../shared/queues.js'
 import { FINAL_STATUSES, type FailedEntry, type MessageRecord } from '../../../shared/records.js'
 import type { RegionLink, RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
@@ -29,7 +30,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   /** The record if this client may see it; another domain's message is as unknown as a missing one. */
   async function visibleRecord (client: ClientConfig, id: string): Promise<{ record: MessageRecord, link: RegionLink }> {
     const record = await findRecord(links, id)
-    const link = links.links.get(id.slice(0, 2) as Region)
+    const link = links.links.get(regionOfId(id))
     if (!record || !link || !mayUse(client, record.domain)) throw new HttpError('MQ_ERR_NOT_FOUND', `message ${id}`)
     return { record, link }
   }
@@ -49,7 +50,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
       // Locked: a worker took it between the state check and the removal, so it is being sent.
       throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is sending and can no longer be cancelled`)
     }
-    await link.store.write({ job: job.data, status: 'cancelled', attempts: Math.max(record.attempts, job.attemptsMade), at: clock.now(), error: null })
+    await link.store.write({ job: jobDataOf(job), status: 'cancelled', attempts: Math.max(record.attempts, job.attemptsMade), at: clock.now(), error: null })
     return { id, status: 'cancelled' as const }
   })
 
@@ -84,7 +85,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     let scanned = 0
     const entries = mergeNewestFirst(regions.map((r) => scanFailed(links.get(r), '+inf', '-inf', after)))
     for await (const chunk of chunked(entries, Math.min(CHUNK, limit))) {
-      const read = await Promise.all(chunk.map((e) => links.get(e.id.slice(0, 2) as Region).store.read(e.id)))
+      const read = await Promise.all(chunk.map((e) => links.get(regionOfId(e.id)).store.read(e.id)))
       for (const [i, e] of chunk.entries()) {
         const r = read[i]
         if (r && wanted(r)) records.push(r)
@@ -148,7 +149,7 @@ async function requeueFailed (link: RegionLink, id: string, now: number): Promis
   if (await job.getState() !== 'failed') return 'not-failed'
   const before = await link.store.read(id)
   // Written before the job can run: written after, it could land on top of the resend's outcome.
-  await link.store.write({ job: job.data, status: 'queued', attempts: 0, at: now, error: null })
+  await link.store.write({ job: jobDataOf(job), status: 'queued', attempts: 0, at: now, error: null })
   try {
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
     return 'queued'
@@ -158,7 +159,7 @@ async function requeueFailed (link: RegionLink, id: string, now: number): Promis
     if ((state === 'failed' || state === 'unknown') && before?.status === 'failed') {
       // Put the failure back (record and index) as it was.
       await link.store.write({
-        job: job.data, status: 'failed', attempts: before.attempts, at: Date.parse(before.updatedAt), error: before.error,
+        job: jobDataOf(job), status: 'failed', attempts: before.attempts, at: Date.parse(before.updatedAt), error: before.error,
         ...(before.provider ? { provider: before.provider } : {})
       })
     }

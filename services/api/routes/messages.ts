@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { Config, Region } from '../../../shared/config.js'
+import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
 import type { Metrics } from '../../../shared/metrics.js'
-import type { JobData } from '../../../shared/queues.js'
+import { regionOfId, type JobData } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import { describeSchemaError } from '../../../shared/schema-errors.js'
@@ -82,7 +82,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
 
 /** The stored record, completed by the queue's view while the message is not final. */
 export async function findRecord (links: RegionLinks, id: string): Promise<MessageRecord | null> {
-  const link = links.links.get(id.slice(0, 2) as Region)
+  const link = links.links.get(regionOfId(id))
   if (!link) return null
   const stored = await link.store.read(id)
   if (stored && FINAL_STATUSES.has(stored.status)) return stored
