@@ -14,8 +14,10 @@ export function entryExists (entry: string): boolean {
 export interface ServiceOptions {
   /** Label in progress lines, logs and the RSS table (e.g. `mailqueue-api`). */
   name: string
-  /** Path of a built entry file from the repository root, run as `node <entry>`. */
+  /** Path of a built entry file from the repository root, run as `node [nodeArgs] <entry>`. */
   entry: string
+  /** Node flags before the entry (mailqueue's: those of its package.json start script). */
+  nodeArgs?: readonly string[]
   env: Record<string, string>
   /** Directory for `<name>.log` (stdout and stderr of the child). */
   logDir: string
@@ -87,7 +89,7 @@ function notePeak (name: string, bytes: number | null): void {
 export async function startService (opts: ServiceOptions): Promise<Service> {
   // BENCH_CPU_PROF=<dir>: every service writes a V8 CPU profile there when it exits (see profile-summary.ts).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, opts.name)}`] : []
-  const child = spawn(process.execPath, [...prof, opts.entry], {
+  const child = spawn(process.execPath, [...prof, ...(opts.nodeArgs ?? []), opts.entry], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']

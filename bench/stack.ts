@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort, startRedisServer, type RedisServerHandle } from '../shared/redis-server.js'
 import { entryExists, startService, waitForHttp, type Service } from './processes.js'
 
-/** Entry points, exactly as package.json's scripts run them. */
 /** Built entry files (`npm run bench` builds first): what `npm start` and its siblings run. */
 export const ENTRIES = {
   sim: 'dist/services/mailgun-sim/main.js',
@@ -16,6 +15,19 @@ export const ENTRIES = {
   naiveApi: 'dist/bench/baseline/naive-api.js',
   naiveWorker: 'dist/bench/baseline/naive-worker.js'
 } as const
+
+/**
+ * The node flags package.json's start script gives an entry (`node <flags> <entry>`), so the
+ * benchmark runs each mailqueue service exactly as `npm run start:*` does. The baselines get none.
+ */
+function startFlags (entry: string): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+  for (const script of Object.values(pkg.scripts)) {
+    const words = script.trim().split(/\s+/)
+    if (words[0] === 'node' && words.at(-1) === entry) return words.slice(1, -1)
+  }
+  return []
+}
 
 export const DOMAIN = 'bench.test'
 
@@ -99,14 +111,15 @@ function serviceEnv (stack: Stack, port: number): Record<string, string> {
   }
 }
 
-async function startHttp (stack: Stack, name: string, entry: string, extraEnv: Record<string, string> = {}): Promise<HttpService> {
+async function startHttp (stack: Stack, name: string, entry: string, nodeArgs: readonly string[] = []): Promise<HttpService> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const svc = await startService({
     name,
     entry,
+    nodeArgs,
     logDir: stack.logDir,
-    env: { ...serviceEnv(stack, port), ...extraEnv },
+    env: serviceEnv(stack, port),
     ready: async (s) => { await waitForHttp(s, `${url}/readyz`) }
   })
   return { svc, url }
@@ -116,7 +129,7 @@ export const mailqueueAvailable = (): { api: boolean, worker: boolean } =>
   ({ api: entryExists(ENTRIES.api), worker: entryExists(ENTRIES.worker) })
 
 export async function startMailqueueApi (stack: Stack): Promise<HttpService> {
-  return await startHttp(stack, 'mailqueue-api', ENTRIES.api)
+  return await startHttp(stack, 'mailqueue-api', ENTRIES.api, startFlags(ENTRIES.api))
 }
 
 /** The mailqueue worker has no readiness signal of its own; callers wait for a delivered message. */
@@ -125,6 +138,7 @@ export async function startMailqueueWorker (stack: Stack): Promise<Service> {
   return await startService({
     name: 'mailqueue-worker',
     entry: ENTRIES.worker,
+    nodeArgs: startFlags(ENTRIES.worker),
     logDir: stack.logDir,
     env: { ...serviceEnv(stack, port), WORKER_CONCURRENCY: '50', WORKER_REGIONS: 'us' }
   })
