@@ -81,7 +81,7 @@ type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysTh
 
 /**
  * Records live in Redis next to the queue: a hash of scalar fields plus history and event lists,
- * all with the outcome TTL. Writes from concurrent sends are grouped into one pipeline per tick.
+ * all with the outcome TTL. Writes from concurrent sends are grouped into one script call per turn.
  */
 export class RecordStore {
   readonly #redis: Redis
@@ -110,17 +110,24 @@ export class RecordStore {
     this.#pending = []
     const keys: string[] = [this.#keys.outcomes, this.#keys.stats]
     const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
-    const p = this.#redis.pipeline()
     for (const { outcome } of batch) {
       keys.push(this.#keys.record(outcome.job.id))
       this.#append(args, outcome)
-      this.#indexFailure(p, outcome)
     }
-    ;(p as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
     try {
-      const results = await p.exec()
-      const failed = results?.find(([err]) => err)
-      for (const b of batch) b.done(failed?.[0] ?? undefined)
+      // Sends alone need one script call; a pipeline (an object per flush) only when the
+      // failure index changes too.
+      const indexed = batch.filter(({ outcome }) => outcome.status === 'failed' || outcome.status === 'queued')
+      if (indexed.length === 0) {
+        await (this.#redis as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
+      } else {
+        const p = this.#redis.pipeline()
+        for (const { outcome } of indexed) this.#indexFailure(p, outcome)
+        ;(p as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
+        const failed = (await p.exec())?.find(([err]) => err)
+        if (failed?.[0]) throw failed[0]
+      }
+      for (const b of batch) b.done()
     } catch (err) {
       for (const b of batch) b.done(err as Error)
     }
