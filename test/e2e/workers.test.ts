@@ -12,12 +12,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testRedisUrl } from '../helpers/redis.js'
 import { cleanups } from '../helpers/cleanups.js'
-import { statusesOf, eventually, message, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
+import { accept, statusesOf, eventually, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const DOMAIN = 'mg.example.com'
 
-interface Accepted { id: string, messageId: string }
 
 interface WorkerProcess {
   child: ChildProcess
@@ -79,16 +78,6 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
   }
 }
 
-async function accept (stack: Stack, n: number, domain = DOMAIN): Promise<Accepted[]> {
-  const out: Accepted[] = []
-  for (let i = 0; i < n; i += 1000) {
-    const messages = Array.from({ length: Math.min(1000, n - i) }, (_, j) => message(domain, { subject: `n${i + j}` }))
-    const res = await stack.api.inject({ method: 'POST', url: '/v1/messages/batch', headers: stack.auth(), payload: { messages } })
-    assert.equal(res.statusCode, 202, res.body)
-    for (const r of res.json().results as Accepted[]) out.push({ id: r.id, messageId: r.messageId })
-  }
-  return out
-}
 
 
 const uniqueReceived = (stack: Stack): number => new Set(stack.sims.us.received().map((m) => m.messageId)).size
@@ -107,11 +96,11 @@ test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s,
   // 2-core box) can stall a few hundred ms between taking a token and its request arriving, and
   // the stalled sends then arrive together: seen here as 25-26 arrivals in one second without
   // this warm-up. That measures start-up latency, not the shared bucket.
-  const warmed = await accept(stack, 60, warm)
+  const warmed = await accept(stack, warm, 60)
   await eventually(async () => (await statusesOf(stack, warmed.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'the warm-up sent')
   stack.sims.us.reset()
 
-  const accepted = await accept(stack, 200)
+  const accepted = await accept(stack, DOMAIN, 200)
   await eventually(() => uniqueReceived(stack) >= 200 || undefined, 'all 200 at the simulator', 40_000)
   const at = stack.sims.us.received().map((m) => m.at).sort((a, b) => a - b)
   assert.equal(at.length, 200, 'no duplicates')
@@ -134,7 +123,7 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
   const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: String(concurrency), LOCK_DURATION_MS: '5000', STALLED_INTERVAL_MS: '2000' })
   // Slow answers keep a full window of sends in flight when the worker dies.
   stack.sims.us.setDelay(20)
-  const accepted = await accept(stack, 2000)
+  const accepted = await accept(stack, DOMAIN, 2000)
   const first = spawnWorker()
   await eventually(() => stack.sims.us.received().length >= 400 || undefined, 'the flow to be under way', 30_000)
   first.child.kill('SIGKILL')
@@ -168,10 +157,10 @@ test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 wit
   const sendTimeoutMs = 10_000
   const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: '2', SEND_TIMEOUT_MS: String(sendTimeoutMs) })
   stack.sims.us.setDelay(3000)
-  const inFlight = await accept(stack, 2)
+  const inFlight = await accept(stack, DOMAIN, 2)
   const worker = spawnWorker()
   await eventually(() => stack.sims.us.requests() >= 2 || undefined, 'both sends in flight', 30_000)
-  const waiting = await accept(stack, 3)
+  const waiting = await accept(stack, DOMAIN, 3)
 
   const signalled = Date.now()
   worker.child.kill('SIGTERM')

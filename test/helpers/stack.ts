@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig, type Config, type Region } from '../../shared/config.js'
@@ -114,6 +115,29 @@ export async function eventually<T> (check: () => Promise<T | undefined> | T | u
 
 export function message (domain: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { domain, from: `Shop <shop@${domain}>`, to: ['user@example.com'], subject: 'Hi', text: 'Hello', ...extra }
+}
+
+export interface Accepted { id: string, messageId: string }
+
+/**
+ * Queues `n` messages through POST /v1/messages/batch (1000 per request). A batch answers
+ * {index, id} per message (CONTRACT.md); a native message's Message-Id is <uuid@domain>, its id
+ * <region>-<uuid>.
+ */
+export async function accept (stack: Stack, domain: string, n: number): Promise<Accepted[]> {
+  const out: Accepted[] = []
+  for (let i = 0; i < n; i += 1000) {
+    const messages = Array.from({ length: Math.min(1000, n - i) }, (_, j) => message(domain, { subject: `n${i + j}` }))
+    const res = await stack.api.inject({ method: 'POST', url: '/v1/messages/batch', headers: stack.auth(), payload: { messages } })
+    assert.equal(res.statusCode, 202, res.body)
+    for (const r of res.json().results as Array<{ index: number, id?: string, error?: string }>) {
+      assert.equal(r.error, undefined)
+      assert.equal(r.index, out.length - i)
+      const id = r.id as string
+      out.push({ id, messageId: `<${id.slice(3)}@${domain}>` })
+    }
+  }
+  return out
 }
 
 /** Status of each message's stored record (null: no record written yet). */

@@ -14,9 +14,8 @@ import { join } from 'node:path'
 import type { MessageRecord, Status } from '../../shared/records.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
-import { statusesOf, eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { accept, statusesOf, eventually, startStack, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
 
-interface Accepted { id: string, messageId: string }
 
 const A = 'a.example.com'
 const B = 'b.example.com'
@@ -32,19 +31,6 @@ async function stackFor (defer: Cleanup, opts: StackOptions): Promise<Stack> {
 }
 
 /** Queues n messages for domain through the batch route (1000 a request). */
-async function accept (stack: Stack, domain: string, n: number): Promise<Accepted[]> {
-  const out: Accepted[] = []
-  for (let i = 0; i < n; i += 1000) {
-    const messages = Array.from({ length: Math.min(1000, n - i) }, (_, j) => message(domain, { subject: `n${i + j}` }))
-    const res = await stack.api.inject({ method: 'POST', url: '/v1/messages/batch', headers: stack.auth(), payload: { messages } })
-    assert.equal(res.statusCode, 202, res.body)
-    for (const r of res.json().results as Array<Accepted & { error?: string }>) {
-      assert.equal(r.error, undefined)
-      out.push({ id: r.id, messageId: r.messageId })
-    }
-  }
-  return out
-}
 
 
 async function records (stack: Stack, ids: readonly string[]): Promise<MessageRecord[]> {

@@ -65,12 +65,11 @@ export const BatchSchema = Type.Object({
   messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 })
 })
 
+/** Per message, in request order: {index, id} when queued, {index, error} when rejected. */
 export const BatchResultSchema = Type.Object({
   results: Type.Array(Type.Object({
     index: Type.Integer(),
     id: Type.Optional(Type.String()),
-    messageId: Type.Optional(Type.String()),
-    status: Type.Optional(Type.String()),
     error: Type.Optional(Type.String())
   }))
 })
