@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import { EnvSchema, FileSchema, type Region, type ConfigFile } from './config-schema.js'
@@ -133,7 +133,12 @@ function clientsOf (raw: ConfigFile, file: string): ClientConfig[] {
 }
 
 export function sha256 (text: string): Buffer {
-  return createHash('sha256').update(text).digest()
+  return hash('sha256', text, 'buffer')
+}
+
+/** The same digest as hex: how the API looks a presented key up (one call, no Buffer). */
+export function sha256Hex (text: string): string {
+  return hash('sha256', text, 'hex')
 }
 
 /** Replaces every "env:NAME" string by that variable's value; a missing variable is a config error. */

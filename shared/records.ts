@@ -65,6 +65,11 @@ export interface Outcome {
   error?: string | null
 }
 
+/** Entering `failed` adds a message to the failure index; a retry (`queued`) takes it out. */
+function changesFailureIndex (o: Outcome): boolean {
+  return o.status === 'failed' || o.status === 'queued'
+}
+
 /** One entry of the failed-message index. */
 export interface FailedEntry {
   id: string
@@ -89,7 +94,7 @@ export class RecordStore {
   readonly #ttlMs: number
   #pending: Array<{ outcome: Outcome, done: (err?: Error) => void }> = []
 
-  /** `redis` must not be a connection BullMQ loaded its scripts on (its pipelines would resend them). */
+  /** `redis` should not be a connection BullMQ defined its scripts on: every pipeline there copies them all. */
   constructor (redis: Redis, keys: Keys, outcomeTtlDays: number) {
     this.#redis = redis
     this.#keys = keys
@@ -117,7 +122,7 @@ export class RecordStore {
     try {
       // Sends alone need one script call; a pipeline (an object per flush) only when the
       // failure index changes too.
-      const indexed = batch.filter(({ outcome }) => outcome.status === 'failed' || outcome.status === 'queued')
+      const indexed = batch.filter(({ outcome }) => changesFailureIndex(outcome))
       if (indexed.length === 0) {
         await (this.#redis as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
       } else {
@@ -161,13 +166,14 @@ export class RecordStore {
    * Only failures are indexed: one entry per failed message (memory stays proportional to
    * failures, not traffic) and listing/replaying them needs no scan of every record. The only
    * way out of `failed` is a retry, which records `queued`: that takes it out of the index.
+   * Called only for outcomes that changesFailureIndex.
    */
   #indexFailure (p: ReturnType<Redis['pipeline']>, o: Outcome): void {
     const failed = this.#keys.failed(o.job.region)
     if (o.status === 'failed') {
       // Entries older than the TTL belong to expired records; trimming on failures keeps it cheap.
       p.zadd(failed, o.at, o.job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
-    } else if (o.status === 'queued') {
+    } else {
       p.zrem(failed, o.job.id)
     }
   }

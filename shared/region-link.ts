@@ -9,7 +9,7 @@ import { createRedis, type RedisRole } from './redis.js'
 /**
  * Everything one process holds for one region: its queue and record store, each on its own
  * connection to that region's Redis, so a region's data is only ever written to its own Redis.
- * (Two connections: a pipeline on the connection BullMQ loaded its scripts on would resend them.)
+ * (Two connections: every ioredis pipeline on the connection BullMQ defined its scripts on copies them all.)
  */
 export interface RegionLink {
   readonly region: Region

@@ -1,7 +1,6 @@
-import { hash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import type { ClientConfig } from '../../../shared/config.js'
+import { sha256Hex, type ClientConfig } from '../../../shared/config.js'
 import { HttpError } from '../errors.js'
 
 declare module 'fastify' {
@@ -40,7 +39,7 @@ export const authPlugin = fp(async (app, opts: { clients: readonly ClientConfig[
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.decorate('authenticate', (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const key = presentedKey(req.headers.authorization)
-    const client = key === null ? undefined : byHash.get(hash('sha256', key, 'hex'))
+    const client = key === null ? undefined : byHash.get(sha256Hex(key))
     if (!client) return done(new HttpError('MQ_ERR_UNAUTHORIZED'))
     req.client = client
     done()
