@@ -1,8 +1,9 @@
-import type { Job, JobsOptions } from 'bullmq'
+import type { Job } from 'bullmq'
 import type { Region } from './config-schema.js'
 
 /** `transactional` jobs carry no BullMQ priority, so they always run before `bulk` (priority 1). */
 export type Lane = 'transactional' | 'bulk'
+export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { transactional: 0, bulk: 1 }
 
 export interface FileData {
   field: 'attachment' | 'inline' | 'message'
@@ -82,15 +83,4 @@ export function queueName (region: Region): string {
 
 export interface JobPolicy {
   maxAttempts: number
-}
-
-/**
- * BullMQ options for one message; the job id is the message id, so lookups need no index. Only
- * what differs between messages: what to keep after a job ends is the worker's setting.
- */
-export function jobOptions (data: JobData, policy: JobPolicy, now: number): JobsOptions {
-  const opts: JobsOptions = { jobId: data.id, attempts: policy.maxAttempts, backoff: { type: 'policy' } }
-  if (data.sendAt !== null && data.sendAt > now) opts.delay = data.sendAt - now
-  if (data.lane === 'bulk') opts.priority = 1
-  return opts
 }

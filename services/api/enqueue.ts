@@ -1,7 +1,7 @@
-import type { JobsOptions, Queue } from 'bullmq'
 import type { Config } from '../../shared/config.js'
-import { jobOptions, storedJob, type JobData, type StoredJob } from '../../shared/queues.js'
-import type { RegionLinks } from '../../shared/region-link.js'
+import type { JobData } from '../../shared/queues.js'
+import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
+import { addJobs } from './add-jobs.js'
 
 /**
  * Past this many, a batch goes at once: Redis starts on it while the next one fills, rather than
@@ -9,24 +9,24 @@ import type { RegionLinks } from '../../shared/region-link.js'
  */
 const MAX_BATCH = 12
 
-interface PendingAdd { data: StoredJob, opts: JobsOptions, resolve: () => void, reject: (err: unknown) => void }
+interface PendingAdd { job: JobData, resolve: () => void, reject: (err: unknown) => void }
 
 /**
- * Single messages that arrive in the same event-loop turn go to Redis together, in one pipeline:
+ * Single messages that arrive in the same event-loop turn go to Redis together, in one call:
  * one write and one read for all of them instead of one round trip each. Under load that halves
  * the system time of the API and of Redis; a lone message still goes alone, with no added wait.
  */
 class AddCoalescer {
   #pending: PendingAdd[] = []
 
-  constructor (private readonly queue: Queue<StoredJob>) {}
+  constructor (private readonly link: RegionLink, private readonly config: Config) {}
 
   /** Resolves only once this job is in Redis. */
-  async add (data: StoredJob, opts: JobsOptions): Promise<void> {
+  async add (job: JobData): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       // setImmediate runs after the current turn's I/O callbacks: every request read in it joins.
       if (this.#pending.length === 0) setImmediate(() => { this.#flush() })
-      this.#pending.push({ data, opts, resolve, reject })
+      this.#pending.push({ job, resolve, reject })
       if (this.#pending.length >= MAX_BATCH) this.#flush()
     })
   }
@@ -35,31 +35,29 @@ class AddCoalescer {
     const batch = this.#pending
     if (batch.length === 0) return // already sent when it filled up
     this.#pending = []
-    const added = batch.length === 1
-      ? this.queue.add('send', batch[0]!.data, batch[0]!.opts)
-      : this.queue.addBulk(batch.map(({ data, opts }) => ({ name: 'send', data, opts })))
-    added.then(() => { for (const p of batch) p.resolve() }, (err: unknown) => { for (const p of batch) p.reject(err) })
+    addJobs(this.link, batch.map((p) => p.job), this.config).then(
+      () => { for (const p of batch) p.resolve() },
+      (err: unknown) => { for (const p of batch) p.reject(err) })
   }
 }
 
-const coalescers = new WeakMap<Queue<StoredJob>, AddCoalescer>()
+const coalescers = new WeakMap<RegionLink, AddCoalescer>()
 
 /** Resolves only once the job is in its region's Redis (the meaning of a 2xx). */
-export async function enqueue (links: RegionLinks, config: Config, data: JobData, now: number): Promise<void> {
-  const queue = links.get(data.region).queue
-  let coalescer = coalescers.get(queue)
-  if (!coalescer) coalescers.set(queue, coalescer = new AddCoalescer(queue))
-  await coalescer.add(storedJob(data), jobOptions(data, config, now))
+export async function enqueue (links: RegionLinks, config: Config, job: JobData): Promise<void> {
+  const link = links.get(job.region)
+  let coalescer = coalescers.get(link)
+  if (!coalescer) coalescers.set(link, coalescer = new AddCoalescer(link, config))
+  await coalescer.add(job)
 }
 
 /** Many jobs, one round trip per region. */
-export async function enqueueMany (links: RegionLinks, config: Config, jobs: JobData[], now: number): Promise<void> {
+export async function enqueueMany (links: RegionLinks, config: Config, jobs: JobData[]): Promise<void> {
   const byRegion = new Map<JobData['region'], JobData[]>()
   for (const j of jobs) {
     const list = byRegion.get(j.region)
     if (list) list.push(j)
     else byRegion.set(j.region, [j])
   }
-  await Promise.all([...byRegion].map(([region, list]) => links.get(region).queue.addBulk(
-    list.map((data) => ({ name: 'send', data: storedJob(data), opts: jobOptions(data, config, now) })))))
+  await Promise.all([...byRegion].map(async ([region, list]) => { await addJobs(links.get(region), list, config) }))
 }

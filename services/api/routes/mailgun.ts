@@ -35,7 +35,7 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
     const now = clock.now()
     const form = { domain: req.params.domain, endpoint, ...await readForm(req) }
     const data = prepareMailgunForm(form, req.client, config, now)
-    await enqueue(links, config, data, now)
+    await enqueue(links, config, data)
     metrics.countAccepted(data.domain, data.region)
     return reply.code(200).send({ id: data.messageId, message: 'Queued. Thank you.' })
   }

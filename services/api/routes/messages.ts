@@ -36,10 +36,10 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     if (typeof idemKey === 'string') {
       if (idemKey.length === 0 || idemKey.length > 255) throw new HttpError('MQ_ERR_VALIDATION', 'the Idempotency-Key header must be 1 to 255 characters')
       const replay = await replayOrClaim(links.get(data.region), req.client.name, idemKey, answer,
-        () => enqueue(links, config, data, now))
+        () => enqueue(links, config, data))
       if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
     } else {
-      await enqueue(links, config, data, now)
+      await enqueue(links, config, data)
     }
     metrics.countAccepted(data.domain, data.region)
     return reply.code(202).send(answer)
@@ -65,7 +65,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
         return { index, error: err.message }
       }
     })
-    if (jobs.length > 0) await enqueueMany(links, config, jobs, now)
+    if (jobs.length > 0) await enqueueMany(links, config, jobs)
     for (const j of jobs) metrics.countAccepted(j.domain, j.region)
     return reply.code(jobs.length === results.length ? 202 : 207).send({ results })
   })

@@ -1,0 +1,91 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import type { JobsOptions } from 'bullmq'
+import { addJobs } from '../../services/api/add-jobs.js'
+import { LANE_PRIORITY, jobDataOf, storedJob, type JobData } from '../../shared/queues.js'
+import type { RegionLink } from '../../shared/region-link.js'
+import { startStack, type Stack } from '../helpers/stack.js'
+
+// addJobs runs BullMQ's own add scripts in a loop. These tests hold it to what Queue.add stores,
+// so a bullmq upgrade that changes those scripts' arguments fails here first.
+let stack: Stack
+let link: RegionLink
+before(async () => {
+  stack = await startStack({ worker: false })
+  link = stack.links.get('us')
+})
+after(async () => { await stack.close() })
+
+const now = Date.now()
+function job (extra: Partial<JobData> = {}): JobData {
+  return {
+    id: `us-${randomUUID()}`,
+    messageId: `<${randomUUID()}@mg.example.com>`,
+    domain: 'mg.example.com',
+    region: 'us',
+    createdAt: now,
+    sendAt: null,
+    lane: 'transactional',
+    endpoint: 'messages',
+    fields: [['from', 'a@mg.example.com'], ['to', 'b@example.com'], ['subject', 'hi'], ['text', 'hello']],
+    files: [],
+    ...extra
+  }
+}
+
+/** What Queue.add would be given for the same message. */
+function viaQueueAdd (d: JobData): Promise<unknown> {
+  const opts: JobsOptions = { jobId: d.id, attempts: stack.config.maxAttempts, backoff: { type: 'policy' } }
+  if (d.sendAt !== null) opts.delay = d.sendAt - d.createdAt
+  if (LANE_PRIORITY[d.lane] > 0) opts.priority = LANE_PRIORITY[d.lane]
+  return link.queue.add('send', storedJob(d), opts)
+}
+
+/** The job's hash, its id-bearing and clock-bearing fields set aside. */
+async function stored (id: string): Promise<Record<string, unknown>> {
+  const { opts, timestamp, ...hash } = await link.queueRedis.hgetall(link.queue.toKey(id))
+  const { jobId, ...rest } = JSON.parse(opts ?? '{}') as Record<string, unknown>
+  assert.equal(jobId, id)
+  assert.ok(Math.abs(Number(timestamp) - now) < 60_000)
+  return { ...hash, opts: rest }
+}
+
+const kinds: Record<string, Partial<JobData>> = {
+  'transactional': {},
+  'bulk (prioritized)': { lane: 'bulk' },
+  'scheduled bulk (delayed)': { lane: 'bulk', sendAt: now + 60_000 }
+}
+
+for (const [kind, extra] of Object.entries(kinds)) {
+  test(`a ${kind} job is stored as Queue.add stores it, in the same state, and reads back unchanged`, async () => {
+    const ours = job(extra)
+    const theirs = { ...ours, id: `us-${randomUUID()}` }
+    await viaQueueAdd(theirs)
+    await addJobs(link, [ours], stack.config)
+
+    assert.deepEqual(await stored(ours.id), await stored(theirs.id))
+    assert.equal(await link.queue.getJobState(ours.id), await link.queue.getJobState(theirs.id))
+    const back = await link.queue.getJob(ours.id)
+    assert.ok(back)
+    assert.deepEqual(jobDataOf(back), ours)
+    assert.equal(back.timestamp, ours.createdAt)
+    if (ours.sendAt !== null) {
+      assert.equal(await link.queue.getJobState(ours.id), 'delayed')
+      assert.equal(back.delay, ours.sendAt - ours.createdAt)
+    }
+  })
+}
+
+test('a batch keeps its order in the wait list, and an id already queued is left as it was', async () => {
+  const batch = [job(), job(), job()]
+  await addJobs(link, batch, stack.config)
+  const waiting = await link.queue.getJobs(['wait'], 0, -1, true) // asc: in the order workers take them
+  const order = waiting.map((j) => j.id).filter((id) => batch.some((b) => b.id === id))
+  assert.deepEqual(order, batch.map((b) => b.id))
+
+  const again = { ...batch[0]!, fields: [['text', 'changed']] as Array<[string, string]> }
+  await addJobs(link, [again], stack.config)
+  const kept = await link.queue.getJob(again.id)
+  assert.deepEqual(kept?.data.fields, batch[0]!.fields)
+})
