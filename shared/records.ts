@@ -115,10 +115,14 @@ export class RecordStore {
     this.#pending = []
     const keys: string[] = [this.#keys.outcomes, this.#keys.stats]
     const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
-    for (const { outcome } of batch) {
-      keys.push(this.#keys.record(outcome.job.id))
-      this.#append(args, outcome)
+    const counters = new Map<string, number>()
+    for (const { outcome: o } of batch) {
+      keys.push(this.#keys.record(o.job.id))
+      this.#append(args, o)
+      const counter = `${o.status}|${o.job.region}|${o.job.domain}`
+      counters.set(counter, (counters.get(counter) ?? 0) + 1)
     }
+    for (const [field, by] of counters) args.push(field, by)
     try {
       // Sends alone need one script call; a pipeline (an object per flush) only when the
       // failure index changes too.
