@@ -96,71 +96,74 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
 
   interface RegionContext { region: Region, link: RegionLink, holds: HoldStore, gates: Gates, log: Logger }
 
+  /** One attempt at one job: what every step of it needs, the attempt number counted once. */
+  interface Run { job: Job<StoredJob>, data: JobData, attempt: number, token: string | undefined, ctx: RegionContext }
+
   async function processJob (job: Job<StoredJob>, token: string | undefined, ctx: RegionContext): Promise<void> {
     const d = jobDataOf(job)
-    const attempt = job.attemptsMade + 1
+    const run: Run = { job, data: d, attempt: job.attemptsMade + 1, token, ctx }
     const authorization = auth.get(d.domain)
     const gate: Gate = authorization ? await ctx.gates.check(d) : { kind: 'fail', reason: `domain ${d.domain} is not configured` }
     if (gate.kind === 'fail') {
-      await record(ctx.link, ctx.log, d, attempt, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
+      await record(run, { status: 'failed', attempts: job.attemptsMade, error: gate.reason })
       throw new UnrecoverableError(gate.reason)
     }
-    if (gate.kind === 'defer') return await defer(job, d, token, ctx, gate)
+    if (gate.kind === 'defer') return await defer(run, gate)
 
     const started = performance.now()
     const answer = await client.send(ctx.region, d, authorization as string)
-    const decision = decide(answer, attempt, clock.now(), policy, random)
+    const decision = decide(answer, run.attempt, clock.now(), policy, random)
     deps.metrics?.sendSeconds.observe({ region: ctx.region, outcome: decision.kind }, (performance.now() - started) / 1000)
     await ctx.gates.observe(d, answer, decision, gate.probe)
     if (gate.probe && isOutageAnswer(answer)) {
       // A failed probe is the outage's cost, not the message's: it waits for the next probe.
       const hold: Hold = { reason: `region ${ctx.region} probe failed: ${describe(answer)}`, since: iso(clock.now()) }
-      const entry = { attempt, outcome: 'retry' as const, status: answer.kind === 'http' ? answer.status : null, error: hold.reason, nextAttemptAt: iso(ctx.gates.nextProbeAt()) }
-      return await defer(job, d, token, ctx, { until: ctx.gates.nextProbeAt(), hold, rememberDomain: false, entry })
+      const entry = { attempt: run.attempt, outcome: 'retry' as const, status: answer.kind === 'http' ? answer.status : null, error: hold.reason, nextAttemptAt: iso(ctx.gates.nextProbeAt()) }
+      return await defer(run, { until: ctx.gates.nextProbeAt(), hold, rememberDomain: false, entry })
     }
-    await apply(decision, answer, job, d, token, ctx.link, ctx.log)
+    await apply(run, decision, answer)
   }
 
   /** Later, without spending an attempt (holds, probes, rate): BullMQ's moveToDelayed + DelayedError. */
-  async function defer (job: Job<StoredJob>, data: JobData, token: string | undefined, ctx: RegionContext, d: Deferral): Promise<never> {
-    if (d.hold) await record(ctx.link, ctx.log, data, job.attemptsMade + 1, { status: 'held', attempts: job.attemptsMade, error: d.hold.reason, ...(d.entry ? { entry: d.entry } : {}) })
-    if (d.rememberDomain) await ctx.holds.rememberHeld(data.domain, data.id)
-    await job.moveToDelayed(d.until, token)
+  async function defer (run: Run, d: Deferral): Promise<never> {
+    if (d.hold) await record(run, { status: 'held', attempts: run.job.attemptsMade, error: d.hold.reason, ...(d.entry ? { entry: d.entry } : {}) })
+    if (d.rememberDomain) await run.ctx.holds.rememberHeld(run.data.domain, run.data.id)
+    await run.job.moveToDelayed(d.until, run.token)
     throw new DelayedError()
   }
 
-  async function apply (decision: Decision, answer: ProviderAnswer, job: Job<StoredJob>, d: JobData, token: string | undefined, link: RegionLink, jlog: Logger): Promise<void> {
-    const attempt = job.attemptsMade + 1
+  async function apply (run: Run, decision: Decision, answer: ProviderAnswer): Promise<void> {
+    const { attempt } = run
     const status = answer.kind === 'http' ? answer.status : null
     switch (decision.kind) {
       case 'sent':
-        await record(link, jlog, d, attempt, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
+        await record(run, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
         return
       case 'fail':
-        await record(link, jlog, d, attempt, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })
+        await record(run, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })
         throw new UnrecoverableError(decision.reason)
       case 'retry': {
         const entry = { attempt, outcome: 'retry' as const, status, error: decision.reason, nextAttemptAt: iso(decision.notBefore) }
         // A 429 spends no attempt: the record's count stays where it was.
-        await record(link, jlog, d, attempt, { status: 'retrying', attempts: decision.spendsAttempt ? attempt : attempt - 1, error: decision.reason, answer, entry })
+        await record(run, { status: 'retrying', attempts: decision.spendsAttempt ? attempt : attempt - 1, error: decision.reason, answer, entry })
         if (decision.spendsAttempt) throw new RetryLater(decision.reason, Math.max(0, decision.notBefore - clock.now()))
-        await job.moveToDelayed(decision.notBefore, token)
+        await run.job.moveToDelayed(decision.notBefore, run.token)
         throw new DelayedError()
       }
     }
   }
 
-  async function record (link: RegionLink, jlog: Logger, d: JobData, attempt: number, step: Step): Promise<void> {
+  async function record ({ data: d, attempt, ctx }: Run, step: Step): Promise<void> {
     const now = clock.now()
     const outcome: Outcome = { job: d, status: step.status, attempts: step.attempts, at: now, error: step.error }
     if (step.entry) outcome.entry = step.entry
     if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
-    await link.store.write(outcome)
+    await ctx.link.store.write(outcome)
     // Bindings in the call, not a child logger per job: no allocation when the level is off.
-    if (jlog.isLevelEnabled('info')) {
+    if (ctx.log.isLevelEnabled('info')) {
       const { id, domain } = d
-      jlog.info({ id, domain, attempt, status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
+      ctx.log.info({ id, domain, attempt, status: step.status, providerStatus: outcome.provider?.status ?? null, error: step.error ?? undefined }, 'outcome')
     }
   }
 
