@@ -65,9 +65,14 @@ export interface Outcome {
   error?: string | null
 }
 
-/** Entering `failed` adds a message to the failure index; a retry (`queued`) takes it out. */
-function changesFailureIndex (o: Outcome): boolean {
-  return o.status === 'failed' || o.status === 'queued'
+/**
+ * Only failures are indexed: one entry per failed message (memory stays proportional to failures,
+ * not traffic), so listing and replaying them needs no scan of every record. Entering `failed`
+ * adds a message at its failure time; the only way out is a retry, which records `queued`.
+ */
+function failureIndexOp (o: Outcome): string {
+  if (o.status === 'failed') return String(o.at)
+  return o.status === 'queued' ? '-' : ''
 }
 
 /** One entry of the failed-message index. */
@@ -82,38 +87,77 @@ export interface FailedEntry {
 const OUTCOME_STREAM_MAXLEN = 100_000
 const RECORD_OUTCOMES = 'mqRecordOutcomes'
 /** ioredis adds a method per defineCommand; numkeys comes first since the key count varies. */
-type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysThenArgs: Array<string | number>) => unknown>
+type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysThenArgs: Array<string | number>) => Promise<unknown>>
+
+export interface RecordStoreOptions {
+  /** Reads and provider events. Not the queue connection: every pipeline there copies BullMQ's scripts. */
+  redis: Redis
+  /**
+   * Outcome writes: the connection BullMQ moves this region's jobs on. Redis runs one connection's
+   * commands in order, so an outcome written ahead of a job's move is stored before the move.
+   */
+  queueRedis: Redis
+  keys: Keys
+  region: Region
+  outcomeTtlDays: number
+}
+
+interface PendingWrite {
+  outcome: Outcome
+  /** Called once the outcome's script call is on the queue connection (writeAhead only). */
+  sent?: () => void
+  done: (err?: Error) => void
+}
 
 /**
  * Records live in Redis next to the queue: a hash of scalar fields plus history and event lists,
- * all with the outcome TTL. Writes from concurrent sends are grouped into one script call per turn.
+ * all with the outcome TTL. Outcomes written in one event-loop turn share one script call.
  */
 export class RecordStore {
   readonly #redis: Redis
+  readonly #queueRedis: RecordCommands
   readonly #keys: Keys
+  readonly #failed: string
   readonly #ttlMs: number
-  #pending: Array<{ outcome: Outcome, done: (err?: Error) => void }> = []
+  #pending: PendingWrite[] = []
 
-  /** `redis` should not be a connection BullMQ defined its scripts on: every pipeline there copies them all. */
-  constructor (redis: Redis, keys: Keys, outcomeTtlDays: number) {
-    this.#redis = redis
-    this.#keys = keys
-    this.#ttlMs = Math.round(outcomeTtlDays * 86_400_000)
-    if (!(RECORD_OUTCOMES in redis)) redis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-2.lua') })
+  constructor (o: RecordStoreOptions) {
+    this.#redis = o.redis
+    this.#keys = o.keys
+    this.#failed = o.keys.failed(o.region)
+    this.#ttlMs = Math.round(o.outcomeTtlDays * 86_400_000)
+    if (!(RECORD_OUTCOMES in o.queueRedis)) o.queueRedis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-3.lua') })
+    this.#queueRedis = o.queueRedis as unknown as RecordCommands
   }
 
-  /** Resolves once the outcome is in Redis (record, history, stream and counters). */
+  /** Resolves once the outcome is in Redis (record, history, stream, counters, failure index). */
   async write (outcome: Outcome): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      if (this.#pending.length === 0) setImmediate(() => { void this.#flush() })
-      this.#pending.push({ outcome, done: (err) => err ? reject(err) : resolve() })
+      this.#enqueue({ outcome, done: (err) => err ? reject(err) : resolve() })
     })
+  }
+
+  /**
+   * Resolves as soon as the outcome's write is on the queue connection, without waiting for the
+   * round trip: a job move BullMQ sends after it (complete, fail, delay) runs after it in Redis.
+   * The worker saves a round trip per batch this way. A write that fails after that goes to
+   * `onFailure`.
+   */
+  async writeAhead (outcome: Outcome, onFailure: (err: Error) => void): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#enqueue({ outcome, sent: resolve, done: (err) => { if (err) onFailure(err) } })
+    })
+  }
+
+  #enqueue (w: PendingWrite): void {
+    if (this.#pending.length === 0) setImmediate(() => { void this.#flush() })
+    this.#pending.push(w)
   }
 
   async #flush (): Promise<void> {
     const batch = this.#pending
     this.#pending = []
-    const keys: string[] = [this.#keys.outcomes, this.#keys.stats]
+    const keys: string[] = [this.#keys.outcomes, this.#keys.stats, this.#failed]
     const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
     const counters = new Map<string, number>()
     for (const { outcome: o } of batch) {
@@ -123,26 +167,17 @@ export class RecordStore {
       counters.set(counter, (counters.get(counter) ?? 0) + 1)
     }
     for (const [field, by] of counters) args.push(field, by)
+    const written = this.#queueRedis[RECORD_OUTCOMES](keys.length, ...keys, ...args)
+    for (const b of batch) b.sent?.()
     try {
-      // Sends alone need one script call; a pipeline (an object per flush) only when the
-      // failure index changes too.
-      const indexed = batch.filter(({ outcome }) => changesFailureIndex(outcome))
-      if (indexed.length === 0) {
-        await (this.#redis as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
-      } else {
-        const p = this.#redis.pipeline()
-        for (const { outcome } of indexed) this.#indexFailure(p, outcome)
-        ;(p as unknown as RecordCommands)[RECORD_OUTCOMES](keys.length, ...keys, ...args)
-        const failed = (await p.exec())?.find(([err]) => err)
-        if (failed?.[0]) throw failed[0]
-      }
+      await written
       for (const b of batch) b.done()
     } catch (err) {
       for (const b of batch) b.done(err as Error)
     }
   }
 
-  /** One outcome's 10 ARGV values for recordOutcomes-2.lua (its header says which). */
+  /** One outcome's 11 ARGV values for recordOutcomes-3.lua (its header says which). */
   #append (args: Array<string | number>, o: Outcome): void {
     const { job } = o
     const updatedAt = iso(o.at)
@@ -163,23 +198,7 @@ export class RecordStore {
     if (o.provider) record.provider = o.provider
     const e = o.entry
     args.push(JSON.stringify(record), e ? `h${o.at}-${e.attempt}` : '', e ? JSON.stringify({ attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }) : '',
-      job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
-  }
-
-  /**
-   * Only failures are indexed: one entry per failed message (memory stays proportional to
-   * failures, not traffic) and listing/replaying them needs no scan of every record. The only
-   * way out of `failed` is a retry, which records `queued`: that takes it out of the index.
-   * Called only for outcomes that changesFailureIndex.
-   */
-  #indexFailure (p: ReturnType<Redis['pipeline']>, o: Outcome): void {
-    const failed = this.#keys.failed(o.job.region)
-    if (o.status === 'failed') {
-      // Entries older than the TTL belong to expired records; trimming on failures keeps it cheap.
-      p.zadd(failed, o.at, o.job.id).zremrangebyscore(failed, '-inf', `(${o.at - this.#ttlMs}`).pexpire(failed, this.#ttlMs)
-    } else {
-      p.zrem(failed, o.job.id)
-    }
+      failureIndexOp(o), job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
   }
 
   /**
@@ -187,8 +206,8 @@ export class RecordStore {
    * entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or `-inf`),
    * at most `count` of them (all when omitted).
    */
-  async failedRange (region: Region, max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
-    const key = this.#keys.failed(region)
+  async failedRange (max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
+    const key = this.#failed
     const raw = count === undefined
       ? await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES')
       : await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, count)

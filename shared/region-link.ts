@@ -7,18 +7,19 @@ import { RecordStore } from './records.js'
 import { createRedis, type RedisRole } from './redis.js'
 
 /**
- * Everything one process holds for one region: its queue and record store, each on its own
- * connection to that region's Redis, so a region's data is only ever written to its own Redis.
- * (Two connections: every ioredis pipeline on the connection BullMQ defined its scripts on copies them all.)
+ * Everything one process holds for one region: its queue and record store, on two connections
+ * to that region's Redis, so a region's data is only ever written to its own Redis. Two, because
+ * every ioredis pipeline on the connection BullMQ defined its scripts on copies them all; outcome
+ * writes still go on BullMQ's, so they run in order with the job moves that follow them.
  */
 export interface RegionLink {
   readonly region: Region
   readonly queue: Queue<StoredJob>
   readonly store: RecordStore
   readonly keys: Keys
-  /** For BullMQ (queue, worker). */
+  /** For BullMQ (queue, worker) and outcome writes. */
   readonly queueRedis: Redis
-  /** For records, idempotency, rates and holds. */
+  /** For record reads, idempotency, rates and holds. */
   readonly storeRedis: Redis
 }
 
@@ -36,7 +37,8 @@ export function openRegionLinks (config: Config, role: RedisRole, regions: Itera
     const storeRedis = createRedis(config.redisUrl[region], role, `${role}-store-${region}`)
     const queue = new Queue<StoredJob>(queueName(region), { connection: queueRedis, prefix: config.prefix })
     queue.on('error', () => {}) // surfaced through commands and /readyz
-    links.set(region, { region, queue, store: new RecordStore(storeRedis, keys, config.outcomeTtlDays), keys, queueRedis, storeRedis })
+    const store = new RecordStore({ redis: storeRedis, queueRedis, keys, region, outcomeTtlDays: config.outcomeTtlDays })
+    links.set(region, { region, queue, store, keys, queueRedis, storeRedis })
   }
   let closing: Promise<void> | null = null
   return {

@@ -38,11 +38,11 @@ export async function drain (stack: Stack, n: number, timeoutMs: number, start: 
     const deadline = t0 + timeoutMs
     while (Date.now() < deadline) {
       const count = (await sim.stats()).received - base
-      if (count > 0 && firstSeen === undefined) firstSeen = { snap: await snapshot(stack.admin, [worker]), count }
+      if (count > 0 && firstSeen === undefined) firstSeen = { snap: await snapshot(stack.admin, [worker, stack.sim]), count }
       if (count >= n) {
         tDone = Date.now()
         timedOut = false
-        if (firstSeen) cost.add(firstSeen.snap, await snapshot(stack.admin, [worker]), count - firstSeen.count)
+        if (firstSeen) cost.add(firstSeen.snap, await snapshot(stack.admin, [worker, stack.sim]), count - firstSeen.count)
         break
       }
       await sleep(25)

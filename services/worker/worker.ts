@@ -159,7 +159,11 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     if (step.entry) outcome.entry = step.entry
     if (step.answer?.kind === 'http') outcome.provider = providerInfo(step.answer)
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
-    await ctx.link.store.write(outcome)
+    // The job's move (complete, fail, delay) follows on the same connection, so Redis stores the
+    // outcome first; waiting for the round trip too would only hold the job's slot longer.
+    await ctx.link.store.writeAhead(outcome, (err) => {
+      ctx.log.error({ err, id: d.id, domain: d.domain, attempt, status: step.status }, 'outcome not recorded')
+    })
     // Bindings in the call, not a child logger per job: no allocation when the level is off.
     if (ctx.log.isLevelEnabled('info')) {
       const { id, domain } = d

@@ -177,15 +177,15 @@ async function requeueFailed (link: RegionLink, id: string, now: number): Promis
 async function * scanFailed (link: RegionLink, max: number | string, min: number | string, after: FailedEntry | null): AsyncGenerator<FailedEntry> {
   let top: number | string = max
   if (after) {
-    for (const e of await link.store.failedRange(link.region, after.at, after.at)) if (e.id < after.id) yield e
+    for (const e of await link.store.failedRange(after.at, after.at)) if (e.id < after.id) yield e
     top = `(${after.at}`
   }
   for (;;) {
-    const page = await link.store.failedRange(link.region, top, min, CHUNK)
+    const page = await link.store.failedRange(top, min, CHUNK)
     const lastAt = page.at(-1)?.at
     if (lastAt === undefined) return
     for (const e of page) if (e.at !== lastAt) yield e
-    yield * await link.store.failedRange(link.region, lastAt, lastAt)
+    yield * await link.store.failedRange(lastAt, lastAt)
     if (page.length < CHUNK) return
     top = `(${lastAt}`
   }

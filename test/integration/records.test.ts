@@ -1,0 +1,67 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { createKeys, type Keys } from '../../shared/keys.js'
+import { RecordStore, type Outcome } from '../../shared/records.js'
+import { createRedis } from '../../shared/redis.js'
+import { testRedisUrl, uniquePrefix } from '../helpers/redis.js'
+
+// writeAhead lets the worker move a job without waiting for its outcome's round trip. That is
+// only safe because the job move follows on the same connection: these tests hold it to that.
+let queueRedis: Redis
+let storeRedis: Redis
+let keys: Keys
+let store: RecordStore
+before(() => {
+  queueRedis = createRedis(testRedisUrl(), 'worker', 'test-queue')
+  storeRedis = createRedis(testRedisUrl(), 'worker', 'test-store')
+  keys = createKeys(uniquePrefix())
+  store = new RecordStore({ redis: storeRedis, queueRedis, keys, region: 'us', outcomeTtlDays: 1 })
+})
+after(async () => { await Promise.all([queueRedis.quit(), storeRedis.quit()]) })
+
+function sent (): Outcome {
+  const id = `us-${randomUUID()}`
+  return {
+    job: { id, messageId: `<${id.slice(3)}@mg.example.com>`, domain: 'mg.example.com', region: 'us', createdAt: Date.now() - 1000, sendAt: null },
+    status: 'sent',
+    attempts: 1,
+    at: Date.now(),
+    error: null,
+    entry: { attempt: 1, outcome: 'sent', status: 200, error: null, nextAttemptAt: null }
+  }
+}
+
+test('writeAhead resolves before Redis has run the write, and what follows on the queue connection runs after it', async () => {
+  // A blocking pop holds the queue connection: nothing sent after it runs until the gate opens.
+  const gate = `${keys.prefix}:gate`
+  const held = queueRedis.blpop(gate, 10)
+  const early = sent()
+  let acked = false
+  const ahead = store.writeAhead(early, (err) => { throw err })
+  const full = store.write(sent()).then(() => { acked = true })
+  await ahead
+  assert.equal(acked, false, 'write() waits for Redis; writeAhead() only for the connection')
+  const seen = queueRedis.hget(keys.record(early.job.id), 'r')
+  await storeRedis.rpush(gate, 'open')
+  await held
+  await full
+  assert.equal(JSON.parse(await seen ?? 'null')?.status, 'sent', 'a command sent after writeAhead sees the outcome')
+  assert.equal((await store.read(early.job.id))?.history.length, 1)
+})
+
+test('a writeAhead that Redis refuses goes to onFailure', async () => {
+  const o = sent()
+  await storeRedis.set(keys.record(o.job.id), 'not a hash')
+  const failure = new Promise<Error>((resolve) => { void store.writeAhead(o, resolve) })
+  assert.match((await failure).message, /WRONGTYPE/)
+})
+
+test('the failed index takes failures and lets go of retried messages', async () => {
+  const o = sent()
+  await store.write({ ...o, status: 'failed', error: 'HTTP 400', entry: { attempt: 1, outcome: 'failed', status: 400, error: 'HTTP 400', nextAttemptAt: null } })
+  assert.deepEqual(await store.failedRange('+inf', '-inf'), [{ id: o.job.id, at: o.at }])
+  await store.write({ ...o, status: 'queued', attempts: 0, at: o.at + 1, entry: undefined })
+  assert.deepEqual(await store.failedRange('+inf', '-inf'), [])
+})
