@@ -4,13 +4,13 @@
  */
 export interface Keys {
   readonly prefix: string
-  /** Hash: the record (JSON in field `r`) and its history entries (fields h<epoch ms>-<attempt>). */
+  /** String: the record as JSON lines, one per outcome, oldest first (see recordOutcomes-3.lua). */
   record(id: string): string
   /** List: provider events from webhooks (JSON), oldest first. */
   events(id: string): string
   /** String: the first answer given to (client, Idempotency-Key). */
   idempotency(client: string, key: string): string
-  /** Stream: every outcome, for consumers outside mailqueue. */
+  /** Stream: every outcome (field `outcome`: the record's fields and the history entry it added, as JSON). */
   readonly outcomes: string
   /** Hash: cluster-wide counters by `<what>|<region>|<domain>`, read by /metrics. */
   readonly stats: string

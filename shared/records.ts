@@ -47,8 +47,11 @@ export interface MessageRecord {
   events: ProviderEvent[]
 }
 
-/** The record's scalar fields, stored as one JSON value (history and events live beside it). */
-type StoredRecord = Omit<MessageRecord, 'history' | 'events'>
+/**
+ * One outcome as stored: a line of its message's record and the outcome stream's entry. The last
+ * line's fields are the record's; the lines' entries, in order, its history.
+ */
+type OutcomeLine = Omit<MessageRecord, 'history' | 'events'> & { entry?: HistoryEntry }
 
 /** One transition of a message, as the worker (or a cancel) produces it. */
 export interface Outcome {
@@ -110,8 +113,9 @@ interface PendingWrite {
 }
 
 /**
- * Records live in Redis next to the queue: a hash of scalar fields plus history and event lists,
- * all with the outcome TTL. Outcomes written in one event-loop turn share one script call.
+ * Records live in Redis next to the queue: per message, a string of outcome lines and a list of
+ * provider events, both with the outcome TTL. Outcomes written in one event-loop turn share one
+ * script call.
  */
 export class RecordStore {
   readonly #redis: Redis
@@ -177,12 +181,11 @@ export class RecordStore {
     }
   }
 
-  /** One outcome's 11 ARGV values for recordOutcomes-3.lua (its header says which). */
+  /** One outcome's 3 ARGV values for recordOutcomes-3.lua (its header says which). */
   #append (args: Array<string | number>, o: Outcome): void {
     const { job } = o
     const updatedAt = iso(o.at)
-    const error = o.error ?? null
-    const record: StoredRecord = {
+    const line: OutcomeLine = {
       id: job.id,
       messageId: job.messageId,
       domain: job.domain,
@@ -191,14 +194,14 @@ export class RecordStore {
       attempts: o.attempts,
       createdAt: iso(job.createdAt),
       updatedAt,
-      error
+      error: o.error ?? null
     }
-    if (job.sendAt !== null) record.sendAt = iso(job.sendAt)
-    if (o.sentAt) { record.sentAt = o.sentAt; record.sentAtSource = o.sentAtSource ?? 'provider' }
-    if (o.provider) record.provider = o.provider
+    if (job.sendAt !== null) line.sendAt = iso(job.sendAt)
+    if (o.sentAt) { line.sentAt = o.sentAt; line.sentAtSource = o.sentAtSource ?? 'provider' }
+    if (o.provider) line.provider = o.provider
     const e = o.entry
-    args.push(JSON.stringify(record), e ? `h${o.at}-${e.attempt}` : '', e ? JSON.stringify({ attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }) : '',
-      failureIndexOp(o), job.id, job.domain, job.region, o.status, o.attempts, updatedAt, error ?? '')
+    if (e) line.entry = { attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }
+    args.push(JSON.stringify(line), failureIndexOp(o), job.id)
   }
 
   /**
@@ -219,16 +222,17 @@ export class RecordStore {
   /** The stored record, or null when the worker has not written one yet. */
   async read (id: string): Promise<MessageRecord | null> {
     const k = this.#keys
-    const res = await this.#redis.pipeline().hgetall(k.record(id)).lrange(k.events(id), 0, -1).exec()
-    const h = res?.[0]?.[1] as Record<string, string> | undefined
-    if (!h?.r) return null
+    const res = await this.#redis.pipeline().get(k.record(id)).lrange(k.events(id), 0, -1).exec()
+    const stored = res?.[0]?.[1] as string | null | undefined
+    if (!stored) return null
+    const lines = stored.split('\n').map((l) => JSON.parse(l) as OutcomeLine)
+    const { entry: _, ...record } = lines[lines.length - 1] as OutcomeLine
     return {
-      ...JSON.parse(h.r) as StoredRecord,
-      history: historyOf(h),
+      ...record,
+      history: lines.flatMap((l) => l.entry ? [l.entry] : []),
       events: (res?.[1]?.[1] as string[]).map((s) => JSON.parse(s) as ProviderEvent)
     }
   }
-
 
   /** Adds a provider event (webhook) to a message's record. */
   async appendEvent (id: string, event: ProviderEvent): Promise<void> {
@@ -269,12 +273,4 @@ function stateToStatus (state: string, attemptsMade: number, d: JobData, stored:
   if (stored && (stored.status === 'retrying' || stored.status === 'held')) return stored.status
   if (state === 'delayed') return attemptsMade > 0 ? 'retrying' : (d.sendAt !== null ? 'scheduled' : 'queued')
   return 'queued'
-}
-
-/** History entries live in the record hash as h<epoch ms>-<attempt>, so one HSET writes both. */
-function historyOf (h: Record<string, string>): HistoryEntry[] {
-  return Object.keys(h).filter((f) => f.startsWith('h'))
-    .map((f) => { const [ms = 0, attempt = 0] = f.slice(1).split('-').map(Number); return { ms, attempt, f } })
-    .sort((x, y) => x.ms - y.ms || x.attempt - y.attempt)
-    .map(({ f }) => JSON.parse(h[f] as string) as HistoryEntry)
 }

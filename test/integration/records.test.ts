@@ -43,7 +43,7 @@ test('writeAhead resolves before Redis has run the write, and what follows on th
   const full = store.write(sent()).then(() => { acked = true })
   await ahead
   assert.equal(acked, false, 'write() waits for Redis; writeAhead() only for the connection')
-  const seen = queueRedis.hget(keys.record(early.job.id), 'r')
+  const seen = queueRedis.get(keys.record(early.job.id))
   await storeRedis.rpush(gate, 'open')
   await held
   await full
@@ -53,7 +53,7 @@ test('writeAhead resolves before Redis has run the write, and what follows on th
 
 test('a writeAhead that Redis refuses goes to onFailure', async () => {
   const o = sent()
-  await storeRedis.set(keys.record(o.job.id), 'not a hash')
+  await storeRedis.rpush(keys.record(o.job.id), 'not a record')
   const failure = new Promise<Error>((resolve) => { void store.writeAhead(o, resolve) })
   assert.match((await failure).message, /WRONGTYPE/)
 })
@@ -64,4 +64,21 @@ test('the failed index takes failures and lets go of retried messages', async ()
   assert.deepEqual(await store.failedRange('+inf', '-inf'), [{ id: o.job.id, at: o.at }])
   await store.write({ ...o, status: 'queued', attempts: 0, at: o.at + 1, entry: undefined })
   assert.deepEqual(await store.failedRange('+inf', '-inf'), [])
+})
+
+test('a record keeps every outcome: the last one\'s fields, all their history entries in order, one stream entry each', async () => {
+  const first = sent()
+  const retry: Outcome = { ...first, status: 'retrying', error: 'HTTP 503', entry: { attempt: 1, outcome: 'retry', status: 503, error: 'HTTP 503', nextAttemptAt: new Date(first.at + 1000).toISOString() } }
+  const done: Outcome = { ...first, attempts: 2, at: first.at + 1000, entry: { attempt: 2, outcome: 'sent', status: 200, error: null, nextAttemptAt: null } }
+  await store.write(retry)
+  await store.write(done)
+  const record = await store.read(first.job.id)
+  assert.equal(record?.status, 'sent')
+  assert.equal(record?.attempts, 2)
+  assert.equal(record?.error, null)
+  assert.deepEqual(record?.history.map((h) => [h.attempt, h.outcome, h.status, h.at]),
+    [[1, 'retry', 503, new Date(first.at).toISOString()], [2, 'sent', 200, new Date(first.at + 1000).toISOString()]])
+  const entries = (await storeRedis.xrange(keys.outcomes, '-', '+')).map(([, fields]) => fields)
+  const mine = entries.filter(([, json]) => JSON.parse(json as string).id === first.job.id)
+  assert.deepEqual(mine.map(([field, json]) => [field, JSON.parse(json as string).status]), [['outcome', 'retrying'], ['outcome', 'sent']])
 })
