@@ -73,7 +73,7 @@ function summary (f: DrainFigure): string {
   return `${fmtInt(f.messagesPerSec)} msg/s (${fmtInt(f.wallMessagesPerSec)} incl. start-up${lost})`
 }
 
-const ROUNDS = 3
+const ROUNDS = 5
 
 /** Median figure of several drains (by messagesPerSec). */
 function fold (rounds: DrainFigure[]): DrainFigure & { rounds: DrainFigure[] } {
