@@ -4,7 +4,7 @@
  * follow shared/reference/mailgun-api.md (bodies, 401 `Forbidden` as text, Message-Id echo).
  *
  * Sends (`POST /v3/:domain/messages`, `/v3/:domain/messages.mime`) are checked in this order:
- * drop switch → Basic auth (401) → domain known (404) → size (413) → body parse (400) → faults →
+ * drop switch → Basic auth and domain known (401) → size (413) → body parse (400) → faults →
  * Mailgun's field checks (400) → 200. The delay switch holds every answer to a send.
  * Control routes under `/sim/` need no auth (loopback only).
  */
@@ -181,8 +181,9 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     const key = cachedKey(h.authorization)
     const domainKey = keys.get(domain)
     const isAccount = accountKey !== undefined && key === accountKey
-    if (key === null || (!isAccount && (domainKey === undefined || key !== domainKey))) { req.resume(); return answer(res, FORBIDDEN) }
-    if (domainKey === undefined) { req.resume(); return answer(res, jsonAnswer(404, `Domain not found: ${domain}`)) }
+    // A domain not on the account is refused like a wrong key, as Mailgun does since about 2025
+    // (it used to be 404 `Domain not found`): reference mailgun-api.md §3, "Documented error messages".
+    if (key === null || domainKey === undefined || (!isAccount && key !== domainKey)) { req.resume(); return answer(res, FORBIDDEN) }
     if (h.contentLength !== undefined && Number(h.contentLength) > MAX_REQUEST_BYTES) return answer(res, toAnswer(tooLarge()), true)
     readForm(req, h.contentType, fast, function (err, form) {
       if (err !== null || form === null) return answer(res, toAnswer(err), !req.complete)

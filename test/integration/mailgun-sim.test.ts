@@ -127,11 +127,12 @@ describe('mailgun simulator (full mode)', () => {
     assert.equal(sim.requests(), 3)
   })
 
-  test('an unknown domain gets 404 with the account key, 401 with any other', async () => {
-    const res = await post(sim, { domain: 'nope.example', key: ACCOUNT })
-    assert.equal(res.status, 404)
-    assert.deepEqual(res.json(), { message: 'Domain not found: nope.example' })
-    assert.equal((await post(sim, { domain: 'nope.example', key: KEY })).status, 401)
+  test('an unknown domain gets 401 Forbidden, with the account key too (Mailgun since 2025)', async () => {
+    for (const key of [ACCOUNT, KEY]) {
+      const res = await post(sim, { domain: 'nope.example', key })
+      assert.equal(res.status, 401)
+      assert.equal(res.text, 'Forbidden')
+    }
   })
 
   test('invalid sends get 400 with Mailgun\'s exact texts', async () => {
