@@ -35,8 +35,13 @@ for k = 4, #KEYS do
   local a = 3 + (k - 4) * 3
   local line, index, id = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   if not redis.call('SET', key, line, 'PX', ttl, 'NX') then
-    redis.call('APPEND', key, '\n' .. line)
-    redis.call('PEXPIRE', key, ttl)
+    if redis.call('TYPE', key).ok == 'string' then
+      redis.call('APPEND', key, '\n' .. line)
+      redis.call('PEXPIRE', key, ttl)
+    else
+      -- A record of the earlier format (a hash): start it over rather than fail the whole batch.
+      redis.call('SET', key, line, 'PX', ttl)
+    end
   end
   if index == '-' then
     redis.call('ZREM', failed, id)

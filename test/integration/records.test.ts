@@ -52,10 +52,21 @@ test('writeAhead resolves before Redis has run the write, and what follows on th
 })
 
 test('a writeAhead that Redis refuses goes to onFailure', async () => {
-  const o = sent()
-  await storeRedis.rpush(keys.record(o.job.id), 'not a record')
-  const failure = new Promise<Error>((resolve) => { void store.writeAhead(o, resolve) })
+  // A stream key of the wrong type makes every write of this store fail.
+  const broken = createKeys(uniquePrefix())
+  await storeRedis.set(broken.outcomes, 'not a stream')
+  const brokenStore = new RecordStore({ redis: storeRedis, queueRedis, keys: broken, region: 'us', outcomeTtlDays: 1 })
+  const failure = new Promise<Error>((resolve) => { void brokenStore.writeAhead(sent(), resolve) })
   assert.match((await failure).message, /WRONGTYPE/)
+})
+
+test('a record of the earlier format (a hash) is started over, not a failed batch', async () => {
+  const old = sent()
+  const other = sent()
+  await storeRedis.hset(keys.record(old.job.id), 'r', '{}')
+  await Promise.all([store.write(old), store.write(other)])
+  assert.equal((await store.read(old.job.id))?.status, 'sent')
+  assert.equal((await store.read(other.job.id))?.status, 'sent')
 })
 
 test('the failed index takes failures and lets go of retried messages', async () => {
