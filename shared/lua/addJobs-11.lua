@@ -7,10 +7,10 @@
 
   Input:
     KEYS[1..11] the queue's wait, paused, meta, id, completed, delayed, active, events, marker,
-                prioritized and pc keys (queue.keys)
+                prioritized and pc keys (queue.toKey of each name)
 
     ARGV[1]     the options every job shares, as JSON in BullMQ's stored form (attempts, backoff)
-    ARGV[2]     the prefix of the queue's job keys (queue.keys[''])
+    ARGV[2]     the prefix of the queue's job keys (queue.toKey(''))
     ARGV[3]     the job name
     then 5 values per job:
       jobId      custom id; an id already in the queue is left as it is (BullMQ's rule)

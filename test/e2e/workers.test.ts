@@ -17,7 +17,6 @@ import { accept, statusesOf, eventually, startStack, type Stack, type StackDomai
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const DOMAIN = 'mg.example.com'
 
-
 interface WorkerProcess {
   child: ChildProcess
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
@@ -77,8 +76,6 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
     }
   }
 }
-
-
 
 const uniqueReceived = (stack: Stack): number => new Set(stack.sims.us.received().map((m) => m.messageId)).size
 

@@ -16,10 +16,8 @@ import { startRedisServer, type RedisServerHandle } from '../../shared/redis-ser
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
 import { accept, statusesOf, eventually, startStack, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
 
-
 const A = 'a.example.com'
 const B = 'b.example.com'
-
 
 /** A stack closed when the test ends, with its producer connections ready. */
 async function stackFor (defer: Cleanup, opts: StackOptions): Promise<Stack> {
@@ -29,9 +27,6 @@ async function stackFor (defer: Cleanup, opts: StackOptions): Promise<Stack> {
   await eventually(() => [...stack.links.links.values()].every((l) => l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
   return stack
 }
-
-/** Queues n messages for domain through the batch route (1000 a request). */
-
 
 async function records (stack: Stack, ids: readonly string[]): Promise<MessageRecord[]> {
   const store = stack.links.get('us').store
