@@ -7,6 +7,8 @@ export interface RedisServerOptions {
   dir?: string
   /** Fixed port; omit to take a free one. */
   port?: number
+  /** More redis-server arguments (e.g. cluster mode). */
+  args?: string[]
 }
 
 export interface RedisServerHandle {
@@ -41,6 +43,7 @@ export async function startRedisServer (opts: RedisServerOptions = {}): Promise<
   } else {
     args.push('--appendonly', 'no')
   }
+  args.push(...opts.args ?? [])
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let out = ''

@@ -37,7 +37,10 @@ export interface RegionLink {
   partitionOf(id: string): Partition | null
   /** Every partition of every layout the region's messages were written with (refreshLayouts reads them). */
   partitions(): Partition[]
-  /** Records the current layout, so workers serve it even after QUEUE_PARTITIONS changes. */
+  /**
+   * Records the current layout, so workers serve it even after QUEUE_PARTITIONS changes. Once per
+   * process (a failure is retried on the next call): ingest awaits it before its first add.
+   */
   registerLayout(): Promise<void>
   /** Reads the layouts ever registered; returns the partitions that were not known before. */
   refreshLayouts(): Promise<Partition[]>
@@ -124,6 +127,7 @@ function openRegionLink (config: Config, role: RedisRole, region: Region): Owned
   const current = layoutPartitions(layout.count)
   const keys = regionKeys(config.prefix, region)
   let lastRefresh = 0
+  let registered: Promise<void> | null = null
   const link: OwnedLink = {
     region,
     layout,
@@ -137,8 +141,12 @@ function openRegionLink (config: Config, role: RedisRole, region: Region): Owned
       return partitions.get(partitionKey(ref)) ?? null
     },
     partitions: () => [...partitions.values()],
-    async registerLayout () {
-      await storeRedis.sadd(keys.layouts, String(layout.count))
+    registerLayout () {
+      registered ??= storeRedis.sadd(keys.layouts, String(layout.count)).then(() => {}, (err: unknown) => {
+        registered = null
+        throw err
+      })
+      return registered
     },
     async refreshLayouts () {
       const known = new Set(partitions.values())

@@ -45,6 +45,7 @@ const coalescers = new WeakMap<Partition, AddCoalescer>()
 
 /** Resolves only once the job is in its partition's Redis (the meaning of a 2xx). */
 export async function enqueue (links: RegionLinks, config: Config, job: JobData): Promise<void> {
+  await links.get(job.region).registerLayout()
   const partition = partitionOf(links, job)
   let coalescer = coalescers.get(partition)
   if (!coalescer) coalescers.set(partition, coalescer = new AddCoalescer(partition, config))
@@ -60,7 +61,10 @@ export async function enqueueMany (links: RegionLinks, config: Config, jobs: Job
     if (list) list.push(j)
     else byPartition.set(partition, [j])
   }
-  await Promise.all([...byPartition].map(async ([partition, list]) => { await addJobs(partition, list, config) }))
+  await Promise.all([...byPartition].map(async ([partition, list]) => {
+    await links.get(partition.region).registerLayout()
+    await addJobs(partition, list, config)
+  }))
 }
 
 /** New jobs get ids of their region's current layout, so their partition is always open. */

@@ -31,6 +31,9 @@ export interface RunningWorker {
   close(): Promise<void>
 }
 
+/** A BullMQ Worker of one partition and its run loop. */
+interface Served { worker: Worker, running: Promise<void>, cluster: boolean }
+
 /** How often a worker looks for queue layouts registered since it started (QUEUE_PARTITIONS changed). */
 const LAYOUT_WATCH_MS = 10_000
 
@@ -79,27 +82,34 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       lastBeat = now
       link.storeRedis.set(link.keys.progress, String(now)).catch((err: unknown) => rlog.warn({ err }, 'heartbeat failed'))
     }
-    const workers: Worker[] = []
-    const serve = (partitions: readonly Partition[]): void => {
-      for (const partition of partitions) workers.push(partitionWorker(partition, ctx, beat))
+    const workers: Served[] = []
+    /** Resolves once the new workers' connections are up (closing one still connecting leaks a rejection). */
+    const serve = async (partitions: readonly Partition[]): Promise<void> => {
+      const started = partitions.map((partition) => partitionWorker(partition, ctx, beat))
+      workers.push(...started)
+      await Promise.all(started.map((s) => s.worker.waitUntilReady()))
     }
     // Every layout the region was ever written with, so changing QUEUE_PARTITIONS strands nothing.
-    serve(link.current)
-    serve(await link.refreshLayouts())
+    await serve(link.current)
+    await serve(await link.refreshLayouts())
     const watch = setInterval(() => {
-      link.refreshLayouts().then(serve, (err: unknown) => rlog.warn({ err }, 'reading queue layouts failed'))
+      link.refreshLayouts().then(serve).catch((err: unknown) => rlog.warn({ err }, 'serving new queue layouts failed'))
     }, LAYOUT_WATCH_MS)
     watch.unref()
     return { workers, gates, watch }
   }))
 
   /** A BullMQ Worker for one partition; the region's share of WORKER_CONCURRENCY. */
-  function partitionWorker (partition: Partition, ctx: RegionContext, beat: () => void): Worker {
+  function partitionWorker (partition: Partition, ctx: RegionContext, beat: () => void): Served {
     const concurrency = Math.max(1, Math.ceil(config.workerConcurrency / ctx.link.current.length))
+    const cluster = ctx.link.queueRedis.isCluster
     const worker = new Worker<StoredJob>(queueName(ctx.region), (job, token) => processJob(job, token, partition, ctx), {
       connection: ctx.link.queueRedis,
       prefix: partition.keys.space,
       concurrency,
+      autorun: false,
+      // Seconds an idle worker blocks waiting for a job; on a cluster also how long stopping takes.
+      ...(cluster ? { drainDelay: 1 } : {}),
       // A crashed worker's jobs come back; only a job that keeps crashing workers is given up.
       maxStalledCount: 10,
       lockDuration: config.lockDurationMs,
@@ -112,7 +122,8 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     worker.on('error', (err) => ctx.log.error({ err }, 'worker error'))
     worker.on('completed', beat)
     worker.on('failed', beat)
-    return worker
+    const running = worker.run().catch((err: unknown) => ctx.log.error({ err }, 'worker stopped'))
+    return { worker, running, cluster }
   }
 
   interface RegionContext { region: Region, link: RegionLink, holds: HoldStore, gates: Gates, log: Logger }
@@ -197,12 +208,26 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     close () {
       closing ??= Promise.allSettled(regions.map(async ({ workers, gates, watch }) => {
         clearInterval(watch)
-        await Promise.allSettled(workers.map((w) => w.close()))
+        await Promise.allSettled(workers.map(stopServing))
         gates.close()
       })).then(() => {})
       return closing
     }
   }
+}
+
+/**
+ * Stops a partition's worker once its sends in flight are done. On a Redis Cluster BullMQ 5.81's
+ * graceful close() disconnects the blocking client under its in-flight BZPOPMIN, and BullMQ's own
+ * cluster recovery then reconnects it behind close()'s back, leaving node sockets open that keep
+ * the process alive. There: pause (no new job; the BZPOPMIN returns within drainDelay), wait for
+ * the loop to finish its jobs, then close without waiting, as nothing is left to wait for.
+ */
+async function stopServing ({ worker, running, cluster }: Served): Promise<void> {
+  if (!cluster) return await worker.close()
+  await worker.pause(true)
+  await running
+  await worker.close(true)
 }
 
 function describe (answer: ProviderAnswer): string {

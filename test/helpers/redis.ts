@@ -11,3 +11,8 @@ export function testRedisUrl (): string {
 export function uniquePrefix (): string {
   return `mqtest-${randomUUID().slice(0, 8)}`
 }
+
+/** The test run's Redis Cluster seed nodes, or null when this machine has none (see test/run.ts). */
+export function testClusterNodes (): string | null {
+  return process.env.REDIS_CLUSTER_TEST_NODES || null
+}

@@ -10,7 +10,7 @@ import { buildApi } from '../../services/api/app.js'
 import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
 import { createMailgunClient, type MailgunClient } from '../../services/worker/mailgun-client.js'
 import { startWorker, type RunningWorker } from '../../services/worker/worker.js'
-import { testRedisUrl, uniquePrefix } from './redis.js'
+import { testClusterNodes, testRedisUrl, uniquePrefix } from './redis.js'
 
 export interface StackDomain { name: string, region: Region, ratePerSecond?: number }
 
@@ -21,6 +21,10 @@ export interface StackOptions {
   env?: Record<string, string>
   /** Start the worker (default true). */
   worker?: boolean
+  /** Run on the test run's Redis Cluster instead of its single Redis (see testClusterNodes). */
+  cluster?: boolean
+  /** QUEUE_PARTITIONS (default 1; 3 on a cluster). */
+  partitions?: number
 }
 
 export interface Stack {
@@ -61,6 +65,8 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const config = loadConfig({
     env: {
       REDIS_URL: testRedisUrl(),
+      ...(opts.cluster ? { REDIS_CLUSTER_NODES: clusterNodes() } : {}),
+      QUEUE_PARTITIONS: String(opts.partitions ?? (opts.cluster ? 3 : 1)),
       MAILQUEUE_PREFIX: uniquePrefix(),
       MAILGUN_API_BASE_US: sims.us.url,
       MAILGUN_API_BASE_EU: sims.eu.url,
@@ -81,6 +87,8 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const regions = configuredRegions(config)
   const links = openRegionLinks(config, 'producer', regions)
   const workerLinks = openRegionLinks(config, 'worker', regions)
+  // The API's connections keep no offline queue: wait until they are up, as a deployment would.
+  await eventually(() => [...links.links.values()].every((l) => l.queueRedis.status === 'ready' && l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
   const client: MailgunClient = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: 20 })
   const metrics = createMetrics(links)
   const worker = opts.worker === false ? null : await startWorker({ config, links: workerLinks, logger, client, metrics })
@@ -97,6 +105,17 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
       await Promise.all([sims.us.close(), sims.eu.close()])
     }
   }
+}
+
+function clusterNodes (): string {
+  const nodes = testClusterNodes()
+  if (nodes === null) throw new Error('no Redis Cluster in this test run: skip cluster tests with clusterSkip()')
+  return nodes
+}
+
+/** For `describe(name, { skip: clusterSkip() }, …)`: why a cluster test cannot run here, or false. */
+export function clusterSkip (): string | false {
+  return testClusterNodes() === null ? 'no Redis Cluster on this machine (redis-server and redis-cli on PATH start one)' : false
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */

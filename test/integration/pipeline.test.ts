@@ -1,14 +1,21 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MessageRecord } from '../../shared/records.js'
-import { eventually, message, onlyPartition, startStack, type Stack } from '../helpers/stack.js'
+import { serversOf } from '../../shared/redis.js'
+import { clusterSkip, eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 
-describe('send pipeline', () => {
+describe('send pipeline, single Redis', () => { pipelineTests({}) })
+describe('send pipeline, Redis Cluster with 3 partitions per region', { skip: clusterSkip() }, () => {
+  pipelineTests({ cluster: true, partitions: 3 })
+})
+
+function pipelineTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): void {
   let stack: Stack
   before(async () => {
     stack = await startStack({
       domains: [{ name: 'mg.example.com', region: 'us' }, { name: 'mg.example.eu', region: 'eu' }],
-      clients: { shop: ['mg.example.com'] }
+      clients: { shop: ['mg.example.com'] },
+      ...target
     })
   })
   after(async () => { await stack.close() })
@@ -102,8 +109,8 @@ describe('send pipeline', () => {
 
   describe('refusals change nothing', () => {
     const waiting = async (): Promise<number> => {
-      const counts = await onlyPartition(stack).queue.getJobCounts('wait', 'delayed', 'prioritized', 'active', 'completed', 'failed')
-      return Object.values(counts).reduce((a, b) => a + b, 0)
+      const counts = await Promise.all(stack.links.get('us').partitions().map((p) => p.queue.getJobCounts('wait', 'delayed', 'prioritized', 'active', 'completed', 'failed')))
+      return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0)
     }
 
     test('wrong client key → 401, other domain → 403, no from → 400 naming the field', async () => {
@@ -161,4 +168,19 @@ describe('send pipeline', () => {
       assert.ok(!all.includes(Buffer.from(`api:${key}`).toString('base64')), 'a Basic header leaked into the log')
     }
   })
-})
+
+  if (target.cluster) {
+    test('the partitions spread mailqueue\'s keys over every master of the cluster', async () => {
+      const ids = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+        const res = await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: stack.auth(), payload: message('mg.example.com', { subject: `spread ${i}` }) })
+        assert.equal(res.statusCode, 202, res.body)
+        return res.json().id as string
+      }))
+      assert.ok(new Set(ids.map((id) => id.split('.')[0])).size > 1, 'messages went to several partitions')
+      const masters = serversOf(stack.links.get('us').queueRedis)
+      assert.equal(masters.length, 3)
+      const perMaster = await Promise.all(masters.map(async (m) => (await m.scan('0', 'MATCH', `${stack.config.prefix}:*`, 'COUNT', 10_000))[1].length))
+      assert.ok(perMaster.every((n) => n > 0), `every master holds mailqueue keys: ${perMaster.join(', ')}`)
+    })
+  }
+}
