@@ -6,7 +6,7 @@
  *   `requests()`), `DELETE /sim/received` (reset), `DELETE /sim/faults`;
  * - `POST` with a JSON body: `/sim/faults` (a FaultSpec), `/sim/delay` `{ms, api?}`,
  *   `/sim/drop` and `/sim/drop-after-accept` `{count}`, `/sim/event-delay` `{ms}`,
- *   `/sim/date` `{value}` (a string, or null for the real date).
+ *   `/sim/loose-message-id` `{on}`, `/sim/date` `{value}` (a string, or null for the real date).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { faultProblem, type FaultSpec } from './faults.js'
@@ -64,6 +64,11 @@ const SETTERS: Record<string, (sim: Simulator, body: Body) => string | null> = {
   '/sim/event-delay': (sim, body) => {
     if (!isMs(body.ms)) return 'ms must be a number >= 0'
     sim.setEventDelay(body.ms)
+    return null
+  },
+  '/sim/loose-message-id': (sim, body) => {
+    if (typeof body.on !== 'boolean') return 'on must be true or false'
+    sim.setLooseMessageIdFilter(body.on)
     return null
   },
   '/sim/date': (sim, body) => {

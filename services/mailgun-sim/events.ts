@@ -15,7 +15,8 @@
  *   request), `ascending` (`yes`/`no`, default `no`), `limit` (default 100, at most 300), and
  *   the filters `event` (names, `a OR b`), `message-id` and `recipient`. Mailgun matches
  *   `message-id` without its angle brackets; given with them, its filter returned other messages'
- *   events too (mailgun/mailgun.js#296), which this models by ignoring such a filter. Other filter
+ *   events too (mailgun/mailgun.js#296), which this models by ignoring such a filter (the
+ *   loose message-id switch does the same to every message-id filter). Other filter
  *   fields Mailgun has (`from`, `subject`, `tags`, …) get a 400 saying the simulator lacks them.
  *
  * The paging token is the query and a position, base64url JSON: a cursor into the append-only

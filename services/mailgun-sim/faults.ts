@@ -69,6 +69,8 @@ export class Switches {
   date: string | null = null
   /** How long after acceptance a send's events show in the Events API, in milliseconds. */
   eventDelayMs: number
+  /** The Events API's message-id filter lets every message's events through (mailgun/mailgun.js#296). */
+  looseMessageIdFilter = false
 
   /** `eventDelayMs`: the normal event delay, which clearAll() returns to. */
   constructor (readonly normalEventDelayMs = 0) {
@@ -98,6 +100,7 @@ export class Switches {
     this.dropAfterAccept = 0
     this.date = null
     this.eventDelayMs = this.normalEventDelayMs
+    this.looseMessageIdFilter = false
   }
 
   /** The first fault (in the order added) that answers this request, spending one of its uses; null: answer normally. */

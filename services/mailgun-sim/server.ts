@@ -189,8 +189,9 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     const q = url.indexOf('?')
     const paged = token === undefined ? null : decodeToken(token)
     if (token !== undefined && paged === null) return done(jsonAnswer(400, 'invalid paging token'))
-    const query = paged?.q ?? parseQuery(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), now)
+    let query = paged?.q ?? parseQuery(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), now)
     if (typeof query === 'string') return done(jsonAnswer(400, query))
+    if (paged === null && sw.looseMessageIdFilter) query = { ...query, messageId: null }
     const host = req.headers.host
     const base = opts.publicUrl?.replace(/\/+$/, '') ?? (host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : sim.url)
     const page = events.page(domain, query, paged?.c ?? null, now, base)
@@ -245,6 +246,7 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     setDropConnections: (n) => { sw.dropNext = n },
     setDropAfterAccept: (n) => { sw.dropAfterAccept = n },
     setEventDelay: (ms) => { sw.eventDelayMs = ms },
+    setLooseMessageIdFilter: (on) => { sw.looseMessageIdFilter = on },
     setDateHeader: (value) => { sw.date = value },
     close () {
       closing ??= new Promise<void>((resolve) => {

@@ -63,7 +63,8 @@ export interface Simulator {
   stats(): { received: number, requests: number, eventsRequests: number }
   /**
    * Clears received, the logged events and both request counts, and every switch: faults, delays,
-   * drops, Date override, and the event delay (back to the `eventDelayMs` option).
+   * drops, Date override, the loose message-id filter, and the event delay (back to the
+   * `eventDelayMs` option).
    */
   reset(): void
   /** Faults are checked in the order added. */
@@ -78,6 +79,11 @@ export interface Simulator {
   setDropAfterAccept(n: number): void
   /** How long after acceptance a send's events show in the Events API, in milliseconds. */
   setEventDelay(ms: number): void
+  /**
+   * On: the Events API's message-id filter returns other messages' events too, as a user saw
+   * Mailgun do (mailgun/mailgun.js#296); a client must check each item's message-id.
+   */
+  setLooseMessageIdFilter(on: boolean): void
   /** The Date header to send; null: the real current date (IMF-fixdate). */
   setDateHeader(value: string | null): void
   /** Closes the server and every keep-alive socket; idempotent. */

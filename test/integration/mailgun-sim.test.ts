@@ -336,7 +336,11 @@ describe('mailgun simulator (full mode)', () => {
     assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 2, requests: 2, eventsRequests: 3 })
     const reads = (await call('GET', '/sim/events-requests')).body as Array<Record<string, unknown>>
     assert.deepEqual(reads.map((r) => [r.domain, r.key, r.status]), [[DOMAIN, ACCOUNT, 200], [DOMAIN, ACCOUNT, 503], [DOMAIN, KEY, 401]])
-    for (const [path, body] of [['/sim/event-delay', { ms: -1 }], ['/sim/drop-after-accept', { count: 1.5 }], ['/sim/delay', { ms: 1, api: 'logs' }], ['/sim/faults', { status: 503, api: 'logs' }]] as const) {
+    assert.equal((await call('POST', '/sim/loose-message-id', { on: true })).status, 200)
+    assert.equal((await events(sim, '?message-id=nobody@mg.sim.test')).json().items.length, 2, 'the visible events of the domain: the dropped send\'s')
+    assert.equal((await call('POST', '/sim/loose-message-id', { on: false })).status, 200)
+    assert.equal((await events(sim, '?message-id=nobody@mg.sim.test')).json().items.length, 0)
+    for (const [path, body] of [['/sim/loose-message-id', { on: 'yes' }], ['/sim/event-delay', { ms: -1 }], ['/sim/drop-after-accept', { count: 1.5 }], ['/sim/delay', { ms: 1, api: 'logs' }], ['/sim/faults', { status: 503, api: 'logs' }]] as const) {
       assert.equal((await call('POST', path, body)).status, 400, path)
     }
   })
@@ -477,6 +481,12 @@ describe('mailgun simulator: Events API', () => {
     assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.1@mg.sim.test')).json().items), ['b.1@mg.sim.test'])
     assert.deepEqual(idsOf((await events(sim, `?event=accepted&message-id=${encodeURIComponent('<b.1@mg.sim.test>')}`)).json().items),
       ['b.2@mg.sim.test', 'b.1@mg.sim.test'])
+    sim.setLooseMessageIdFilter(true)
+    assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.1@mg.sim.test')).json().items), ['b.2@mg.sim.test', 'b.1@mg.sim.test'], 'loose filter')
+    sim.reset()
+    await send('<b.3@mg.sim.test>')
+    await send('<b.4@mg.sim.test>')
+    assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.3@mg.sim.test')).json().items), ['b.3@mg.sim.test'], 'reset: exact again')
   })
 
   test('drop after accept: the message is received and its event logged, but the client gets no answer', async () => {
