@@ -38,8 +38,19 @@ function readJson (req: IncomingMessage): Promise<Body> {
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0
 const isMs = (v: unknown): v is number => typeof v === 'number' && v >= 0 && Number.isFinite(v)
 
+type Setter = (sim: Simulator, body: Body) => string | null
+
+/** A route whose body is `{count}`: a number of sends. */
+function counted (set: (sim: Simulator, n: number) => void): Setter {
+  return (sim, body) => {
+    if (!isCount(body.count)) return 'count must be an integer >= 0'
+    set(sim, body.count)
+    return null
+  }
+}
+
 /** POST routes: what is wrong with the body, or null once the switch is set. */
-const SETTERS: Record<string, (sim: Simulator, body: Body) => string | null> = {
+const SETTERS: Record<string, Setter> = {
   '/sim/faults': (sim, body) => {
     const problem = faultProblem(body)
     if (problem === null) sim.addFault(body as unknown as FaultSpec)
@@ -51,16 +62,8 @@ const SETTERS: Record<string, (sim: Simulator, body: Body) => string | null> = {
     sim.setDelay(body.ms, body.api)
     return null
   },
-  '/sim/drop': (sim, body) => {
-    if (!isCount(body.count)) return 'count must be an integer >= 0'
-    sim.setDropConnections(body.count)
-    return null
-  },
-  '/sim/drop-after-accept': (sim, body) => {
-    if (!isCount(body.count)) return 'count must be an integer >= 0'
-    sim.setDropAfterAccept(body.count)
-    return null
-  },
+  '/sim/drop': counted((sim, n) => sim.setDropConnections(n)),
+  '/sim/drop-after-accept': counted((sim, n) => sim.setDropAfterAccept(n)),
   '/sim/event-delay': (sim, body) => {
     if (!isMs(body.ms)) return 'ms must be a number >= 0'
     sim.setEventDelay(body.ms)
