@@ -16,7 +16,7 @@ export interface Sandbox {
 export function sandboxConfig (base: Config, simulatorUrl: string, sendingKey: string): Sandbox {
   const clientKey = `mq-sandbox-${randomBytes(12).toString('hex')}`
   const domain: DomainConfig = {
-    name: SANDBOX_DOMAIN, region: 'us', sendingKey: new Secret(sendingKey), webhookSigningKey: null, ratePerSecond: null
+    name: SANDBOX_DOMAIN, region: 'us', sendingKey: new Secret(sendingKey), webhookSigningKey: null, primaryKey: null, ratePerSecond: null
   }
   const config: Config = Object.freeze({
     ...base,

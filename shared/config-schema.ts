@@ -25,6 +25,13 @@ export const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ default: 50, minimum: 1, maximum: 10000 }),
   MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 1000 }),
   SEND_TIMEOUT_MS: Type.Integer({ default: 30000, minimum: 100 }),
+  /**
+   * Wait after an ambiguous attempt before asking Mailgun's Events API whether it accepted the
+   * message (domains with `primaryKey`), in milliseconds. Default 30 minutes: Mailgun's polling
+   * guide trusts a page of events only once they are about half an hour old, so a "not found"
+   * before then may be an event still on its way (README "Sending rules").
+   */
+  VERIFY_AFTER_MS: Type.Integer({ default: 1_800_000, minimum: 0 }),
   OUTCOME_TTL_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   /** First backoff ceiling of the exponential backoff with full jitter, in milliseconds. */
@@ -57,6 +64,8 @@ export const FileSchema = Type.Object({
     region: Region,
     sendingKey: SecretString,
     webhookSigningKey: Type.Optional(SecretString),
+    /** The Mailgun account key: only ever reads the Events API (verify before retry), never sends. */
+    primaryKey: Type.Optional(SecretString),
     /** Sends per second for this domain across every worker process; absent = unlimited. */
     ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 }))
   }, { additionalProperties: false }), { minItems: 1 })

@@ -13,6 +13,8 @@ export interface DomainConfig {
   readonly region: Region
   readonly sendingKey: Secret
   readonly webhookSigningKey: Secret | null
+  /** The account key, for the Events API only (verify before retry); null = no verification. */
+  readonly primaryKey: Secret | null
   /** Sends per second across every worker process; null = unlimited. */
   readonly ratePerSecond: number | null
 }
@@ -52,6 +54,8 @@ export interface Config {
   readonly workerConcurrency: number
   readonly maxAttempts: number
   readonly sendTimeoutMs: number
+  /** Wait after an ambiguous attempt before the Events API lookup, in milliseconds. */
+  readonly verifyAfterMs: number
   readonly outcomeTtlDays: number
   readonly logLevel: string
   readonly backoffBaseMs: number
@@ -94,6 +98,7 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     maxAttempts: e.MAX_ATTEMPTS,
     sendTimeoutMs: e.SEND_TIMEOUT_MS,
+    verifyAfterMs: e.VERIFY_AFTER_MS,
     outcomeTtlDays: e.OUTCOME_TTL_DAYS,
     logLevel: e.LOG_LEVEL,
     backoffBaseMs: e.BACKOFF_BASE_MS,
@@ -161,6 +166,7 @@ function domainsOf (raw: ConfigFile, file: string): Map<string, DomainConfig> {
       region: d.region,
       sendingKey: new Secret(d.sendingKey),
       webhookSigningKey: d.webhookSigningKey ? new Secret(d.webhookSigningKey) : null,
+      primaryKey: d.primaryKey ? new Secret(d.primaryKey) : null,
       ratePerSecond: d.ratePerSecond ?? null
     })
   })

@@ -10,9 +10,11 @@ export const REDACT_PATHS = [
   'authorization',
   '*.sendingKey',
   '*.webhookSigningKey',
+  '*.primaryKey',
   '*.key',
   'sendingKey',
   'webhookSigningKey',
+  'primaryKey',
   'clientKey'
 ]
 

@@ -1,8 +1,12 @@
 /**
  * Switches that make the simulator misbehave the ways Mailgun and networks do: status faults,
- * a delay before every answer, dropped connections and a fixed Date header. Plain state; the
- * clock is always passed in, so nothing here reads time on its own.
+ * a delay before every answer, connections dropped before or after Mailgun accepted a send, a
+ * fixed Date header, and how long events take to show in the Events API. Plain state; the clock
+ * is always passed in, so nothing here reads time on its own.
  */
+
+/** Which part of the API a fault or a delay applies to: the two send endpoints, or the Events API. */
+export type Api = 'messages' | 'events'
 
 /** One fault: answer matching sends with `status` instead of sending them. */
 export interface FaultSpec {
@@ -14,6 +18,8 @@ export interface FaultSpec {
   forMs?: number
   /** Only requests for this domain (case-insensitive). */
   domain?: string
+  /** Sends (default) or Events API reads. */
+  api?: Api
   /** Retry-After header value to send. */
   retryAfter?: string
   /** Extra headers (e.g. X-RateLimit-Reset). */
@@ -29,7 +35,7 @@ export interface Answer {
   body: string
 }
 
-interface ActiveFault { spec: FaultSpec, domain: string | undefined, left: number, until: number }
+interface ActiveFault { spec: FaultSpec, domain: string | undefined, api: Api, left: number, until: number }
 
 /** Checks a fault spec that came from outside (the control route); returns what is wrong, or null. */
 export function faultProblem (spec: unknown): string | null {
@@ -38,6 +44,7 @@ export function faultProblem (spec: unknown): string | null {
   if (!Number.isInteger(s.status) || (s.status as number) < 100 || (s.status as number) > 599) return 'status must be an HTTP status (100-599)'
   if (s.count !== undefined && (!Number.isInteger(s.count) || (s.count as number) < 1)) return 'count must be a positive integer'
   if (s.forMs !== undefined && (typeof s.forMs !== 'number' || !(s.forMs >= 0))) return 'forMs must be a number of milliseconds'
+  if (s.api !== undefined && s.api !== 'messages' && s.api !== 'events') return 'api must be "messages" or "events"'
   for (const k of ['domain', 'retryAfter', 'body'] as const) {
     if (s[k] !== undefined && typeof s[k] !== 'string') return `${k} must be a string`
   }
@@ -52,15 +59,29 @@ export class Switches {
   #faults: ActiveFault[] = []
   /** Delay before answering every send, in milliseconds. */
   delayMs = 0
-  /** Sends whose socket is destroyed without an answer. */
+  /** Delay before answering every Events API read, in milliseconds. */
+  eventsDelayMs = 0
+  /** Sends whose socket is destroyed without an answer, before Mailgun accepts them. */
   dropNext = 0
+  /** Sends that are accepted (recorded, with their events) and then get no answer: the socket is destroyed. */
+  dropAfterAccept = 0
   /** Date header to send; null: the real current time (node's IMF-fixdate). */
   date: string | null = null
+  /** How long after acceptance a send's events show in the Events API, in milliseconds. */
+  eventDelayMs: number
+  /** The Events API's message-id filter lets every message's events through (mailgun/mailgun.js#296). */
+  looseMessageIdFilter = false
+
+  /** `eventDelayMs`: the normal event delay, which clearAll() returns to. */
+  constructor (readonly normalEventDelayMs = 0) {
+    this.eventDelayMs = normalEventDelayMs
+  }
 
   addFault (spec: FaultSpec, now: number): void {
     this.#faults.push({
       spec,
       domain: spec.domain?.toLowerCase(),
+      api: spec.api ?? 'messages',
       left: spec.count ?? Infinity,
       until: spec.forMs !== undefined ? now + spec.forMs : Infinity
     })
@@ -70,19 +91,23 @@ export class Switches {
     this.#faults = []
   }
 
-  /** Faults, delay, drops and the Date override back to normal. */
+  /** Faults, delays, drops, the Date override and the event delay back to normal. */
   clearAll (): void {
     this.clearFaults()
     this.delayMs = 0
+    this.eventsDelayMs = 0
     this.dropNext = 0
+    this.dropAfterAccept = 0
     this.date = null
+    this.eventDelayMs = this.normalEventDelayMs
+    this.looseMessageIdFilter = false
   }
 
   /** The first fault (in the order added) that answers this request, spending one of its uses; null: answer normally. */
-  take (domain: string, now: number): { spec: FaultSpec, until: number } | null {
+  take (domain: string, now: number, api: Api = 'messages'): { spec: FaultSpec, until: number } | null {
     if (this.#faults.length === 0) return null
     this.#faults = this.#faults.filter((f) => f.left > 0 && f.until > now)
-    const f = this.#faults.find((x) => x.domain === undefined || x.domain === domain)
+    const f = this.#faults.find((x) => x.api === api && (x.domain === undefined || x.domain === domain))
     if (!f) return null
     f.left -= 1
     return { spec: f.spec, until: f.until }

@@ -105,31 +105,37 @@ export function parseUrlencoded (text: string, raw = false): Record<string, stri
 const MAX_RECIPIENTS = 1000
 const SEND_OPTIONS_LIMIT = 16 * 1024
 
-/** Addresses in one address field value: commas split, except inside quotes or angle brackets. */
-function countAddresses (value: string): number {
-  let n = 0
-  let seen = false
+/** The addresses in one address field value, trimmed: commas split, except inside quotes or angle brackets. */
+export function addresses (value: string): string[] {
+  const out: string[] = []
+  let start = 0
   let quoted = false
   let angle = false
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
+  for (let i = 0; i <= value.length; i++) {
+    const c = i < value.length ? value.charCodeAt(i) : 44
     if (c === 34 /* " */ && value.charCodeAt(i - 1) !== 92 /* \ */) quoted = !quoted
     else if (!quoted && c === 60 /* < */) angle = true
     else if (!quoted && c === 62 /* > */) angle = false
-    else if (c === 44 /* , */ && !quoted && !angle) {
-      if (seen) n += 1
-      seen = false
-      continue
+    else if (c === 44 /* , */ && ((!quoted && !angle) || i === value.length)) {
+      const address = value.slice(start, i).trim()
+      if (address !== '') out.push(address)
+      start = i + 1
     }
-    if (c > 32) seen = true
   }
-  return seen ? n + 1 : n
+  return out
+}
+
+/** `user@example.com` of `Name <user@example.com>` or of a bare address. */
+export function addrSpec (address: string): string {
+  const open = address.lastIndexOf('<')
+  const close = address.indexOf('>', open)
+  return open >= 0 && close > open ? address.slice(open + 1, close).trim() : address
 }
 
 /** Recipients in one `to` value; a raw value without an encoded comma is decoded only to see if blank. */
 function countRecipients (form: ParsedForm, v: string): number {
   if (form.raw && !v.includes(',') && !v.includes('%2C') && !v.includes('%2c')) return present(form, [v]) ? 1 : 0
-  return countAddresses(valueOf(form, v))
+  return addresses(valueOf(form, v)).length
 }
 
 /** Whether a field has a non-blank value (raw values are decoded only when they could be blank). */

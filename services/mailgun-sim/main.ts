@@ -1,7 +1,9 @@
 /**
  * `npm run start:sim`: the simulator alone (docker compose, benchmark, manual tries).
  * Env: SIM_HOST (127.0.0.1), SIM_PORT (8025), SIM_DOMAINS `name:key,name:key`
- * (sandbox.test:sandbox-sending-key), SIM_ACCOUNT_KEY (none), SIM_MODE `full|fast` (full).
+ * (sandbox.test:sandbox-sending-key), SIM_ACCOUNT_KEY (none; the only key that reads events),
+ * SIM_MODE `full|fast` (full), SIM_EVENT_DELAY_MS (0: how long events take to show in the Events
+ * API), SIM_PUBLIC_URL (the base of the Events API's paging URLs; default from the Host header).
  * Prints `mailgun-sim listening on <url>` once ready; closes on SIGTERM/SIGINT.
  */
 import { startSimulator, type SimDomain, type SimulatorOptions } from './server.js'
@@ -27,8 +29,13 @@ if (mode !== 'full' && mode !== 'fast') fail(`SIM_MODE: "${mode}" is not full or
 const domains = domainsOf(env.SIM_DOMAINS ?? 'sandbox.test:sandbox-sending-key')
 if (domains.length === 0) fail('SIM_DOMAINS: no domain given')
 
-const opts: SimulatorOptions = { host: env.SIM_HOST || '127.0.0.1', port, domains, mode }
+const eventDelayMs = Number(env.SIM_EVENT_DELAY_MS ?? 0)
+if (!Number.isInteger(eventDelayMs) || eventDelayMs < 0) fail(`SIM_EVENT_DELAY_MS: "${env.SIM_EVENT_DELAY_MS}" is not a whole number of milliseconds`)
+if (env.SIM_PUBLIC_URL && !/^https?:\/\/[^/]+\/?$/.test(env.SIM_PUBLIC_URL)) fail(`SIM_PUBLIC_URL: "${env.SIM_PUBLIC_URL}" is not http(s)://host[:port]`)
+
+const opts: SimulatorOptions = { host: env.SIM_HOST || '127.0.0.1', port, domains, mode, eventDelayMs }
 if (env.SIM_ACCOUNT_KEY) opts.accountKey = env.SIM_ACCOUNT_KEY
+if (env.SIM_PUBLIC_URL) opts.publicUrl = env.SIM_PUBLIC_URL
 const sim = await startSimulator(opts)
 process.stdout.write(`mailgun-sim listening on ${sim.url}\n`)
 

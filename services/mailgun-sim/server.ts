@@ -1,76 +1,39 @@
 /**
- * A stand-in for Mailgun's sending API over real HTTP, for tests, sandbox mode, docker compose and
- * the benchmark. It imports nothing of mailqueue's, so it stays an honest stand-in; its answers
- * follow shared/reference/mailgun-api.md (bodies, 401 `Forbidden` as text, Message-Id echo).
+ * A stand-in for Mailgun's sending API and its Events API over real HTTP, for tests, sandbox
+ * mode, docker compose and the benchmark. It imports nothing of mailqueue's, so it stays an honest
+ * stand-in; its answers follow shared/reference/mailgun-api.md (bodies, 401 `Forbidden` as text,
+ * Message-Id echo) and Mailgun's Events API documentation (events.ts).
  *
  * Sends (`POST /v3/:domain/messages`, `/v3/:domain/messages.mime`) are checked in this order:
  * drop switch → Basic auth and domain known (401) → size (413) → body parse (400) → faults →
- * Mailgun's field checks (400) → 200. The delay switch holds every answer to a send.
- * Control routes under `/sim/` need no auth (loopback only).
+ * Mailgun's field checks (400) → accepted: recorded in `received()` and logged as events → the
+ * drop-after-accept switch (no answer at all) or 200. The delay switch holds every answer, the
+ * 200 included, after the send was recorded: a client that gives up waiting has still had its
+ * message accepted, as with a Mailgun answer lost on the way.
+ *
+ * Events API reads (`GET /v3/:domain/events`, and the paging URLs it returns) take only the
+ * account key (`accountKey`), as Mailgun's sending keys are only for the two send endpoints; any
+ * other key, a domain not on the account, or no account key configured gets 401 `Forbidden`.
+ * Then faults with `api: 'events'`, then the page, held by the events delay switch. Every read is
+ * counted with the key it came with (`eventsRequests()`); they are not in `requests()`.
+ * Fast mode logs no events (they would cost the benchmark a record per recipient).
+ *
+ * Control routes under `/sim/` (control.ts) need no auth (loopback only).
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { faultAnswer, faultProblem, FORBIDDEN, jsonAnswer, Switches, type Answer, type FaultSpec } from './faults.js'
+import { handleControl } from './control.js'
+import { acceptedSend, decodeToken, EventLog, parseQuery } from './events.js'
+import { faultAnswer, FORBIDDEN, jsonAnswer, Switches, type Answer } from './faults.js'
 import { fieldCi, FormError, invalid, MAX_REQUEST_BYTES, readForm, tooLarge, valueOf, type FileInfo } from './form.js'
 
-export type { FaultSpec } from './faults.js'
+import type { EventsRequest, ReceivedMessage, Simulator, SimulatorOptions } from './types.js'
 
-export interface SimDomain { name: string, sendingKey: string }
-
-export interface SimulatorOptions {
-  /** Default 0: a free port. */
-  port?: number
-  /** Default 127.0.0.1. */
-  host?: string
-  domains: SimDomain[]
-  /** A primary key accepted for every domain. */
-  accountKey?: string
-  /** fast: keeps only what a benchmark needs (no fields, no files). Default full. */
-  mode?: 'full' | 'fast'
-}
-
-export interface ReceivedMessage {
-  /** Date.now() at arrival. */
-  at: number
-  /** Lower-cased, as in the URL. */
-  domain: string
-  endpoint: 'messages' | 'messages.mime'
-  /** The password of the Basic auth that was accepted. */
-  key: string
-  /** The h:Message-Id field as sent (any letter case of the name), or null. */
-  messageId: string | null
-  /** Every non-file field, repeated fields in order ({} in fast mode). */
-  fields: Record<string, string[]>
-  /** attachment / inline / message files ([] in fast mode). */
-  files: FileInfo[]
-  /** 'multipart/form-data' | 'application/x-www-form-urlencoded' */
-  contentType: string
-}
-
-export interface Simulator {
-  /** 'http://127.0.0.1:PORT' */
-  url: string
-  /** Accepted (2xx) messages only, in arrival order (a copy). */
-  received(): ReceivedMessage[]
-  /** Every /v3 request that reached the server, any outcome. */
-  requests(): number
-  /** Clears received and the request count, and every switch: faults, delay, drops, Date override. */
-  reset(): void
-  /** Faults are checked in the order added. */
-  addFault(f: FaultSpec): void
-  /** Clears faults only (delay, drops and Date override stay). */
-  clearFaults(): void
-  /** Delay before answering every send, in milliseconds. */
-  setDelay(ms: number): void
-  /** Destroys the socket of the next n sends without answering. */
-  setDropConnections(n: number): void
-  /** The Date header to send; null: the real current date (IMF-fixdate). */
-  setDateHeader(value: string | null): void
-  /** Closes the server and every keep-alive socket; idempotent. */
-  close(): Promise<void>
-}
+export type { Api, FaultSpec } from './faults.js'
+export type { EventsRequest, ReceivedMessage, SimDomain, Simulator, SimulatorOptions } from './types.js'
 
 const SEND_PATH = /^\/v3\/([^/]+)\/(messages|messages\.mime)$/
+const EVENTS_PATH = /^\/v3\/([^/]+)\/events(?:\/([A-Za-z0-9_-]+))?$/
 const NOT_FOUND: Answer = { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '404 page not found' }
 const NO_FIELDS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>
 const NO_FILES: FileInfo[] = Object.freeze([]) as unknown as FileInfo[]
@@ -113,41 +76,31 @@ function generatedId (now: number, domain: string): string {
   return `<${stamp}.${randomBytes(8).toString('hex').toUpperCase()}@${domain}>`
 }
 
-function readJson (req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    req.setEncoding('utf8')
-    req.on('data', (c: string) => { text += c })
-    req.once('error', reject)
-    req.once('end', () => {
-      try { resolve(text.trim() ? JSON.parse(text) : {}) } catch { reject(new Error('the body is not JSON')) }
-    })
-  })
-}
-
 export async function startSimulator (opts: SimulatorOptions): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1'
   const keys = new Map(opts.domains.map((d) => [d.name.toLowerCase(), d.sendingKey]))
   const accountKey = opts.accountKey
   const fast = opts.mode === 'fast'
-  const sw = new Switches()
+  const sw = new Switches(opts.eventDelayMs ?? 0)
   const timers = new Set<NodeJS.Timeout>()
+  const events = new EventLog()
   let received: ReceivedMessage[] = []
   let requests = 0
+  let eventsRequests: EventsRequest[] = []
 
-  function answer (res: ServerResponse, a: Answer, close = false): void {
+  function answer (res: ServerResponse, a: Answer, close = false, delayMs = sw.delayMs): void {
     const headers: string[] = []
     for (const name in a.headers) headers.push(name, a.headers[name] as string)
-    write(res, a.status, headers, a.body, close)
+    write(res, a.status, headers, a.body, close, delayMs)
   }
 
-  /** Writes an answer to a send, after the delay switch; `close` ends the connection (unread body). */
-  function write (res: ServerResponse, status: number, headers: string[], body: string, close = false): void {
+  /** Writes an answer after `delayMs` (the send delay switch by default); `close` ends the connection (unread body). */
+  function write (res: ServerResponse, status: number, headers: string[], body: string, close = false, delayMs = sw.delayMs): void {
     headers.push('content-length', String(Buffer.byteLength(body)))
     if (sw.date !== null) headers.push('date', sw.date)
     if (close) headers.push('connection', 'close')
-    if (sw.delayMs <= 0) return flush(res, status, headers, body)
-    const t = setTimeout(function () { timers.delete(t); flush(res, status, headers, body) }, sw.delayMs)
+    if (delayMs <= 0) return flush(res, status, headers, body)
+    const t = setTimeout(function () { timers.delete(t); flush(res, status, headers, body) }, delayMs)
     timers.add(t)
   }
 
@@ -207,8 +160,42 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
         contentType: form.contentType
       })
       const id = messageId ?? generatedId(now, domain)
+      if (!fast) events.record(acceptedSend(domain, id, now, endpoint, form, Number(h.contentLength) || 0), now + sw.eventDelayMs)
+      if (sw.dropAfterAccept > 0) {
+        sw.dropAfterAccept -= 1
+        req.socket.destroy()
+        return
+      }
       write(res, 200, ['content-type', 'application/json; charset=utf-8'], '{"id":' + JSON.stringify(id) + ',"message":"Queued. Thank you."}')
     })
+  }
+
+  /** An Events API read: the first page of a query, or a paging URL (`token`). */
+  function readEvents (req: IncomingMessage, res: ServerResponse, url: string, match: RegExpExecArray): void {
+    req.resume()
+    const now = Date.now()
+    let domain = ''
+    try { domain = decodeURIComponent(match[1] as string).toLowerCase() } catch {}
+    const key = keyOf(req.headers.authorization)
+    const done = (a: Answer): void => {
+      eventsRequests.push({ at: now, domain, key, status: a.status })
+      answer(res, a, false, sw.eventsDelayMs)
+    }
+    if (req.method !== 'GET') return done(NOT_FOUND)
+    if (accountKey === undefined || key !== accountKey || !keys.has(domain)) return done(FORBIDDEN)
+    const fault = sw.take(domain, now, 'events')
+    if (fault) return done(faultAnswer(fault, domain, now))
+    const token = match[2]
+    const q = url.indexOf('?')
+    const paged = token === undefined ? null : decodeToken(token)
+    if (token !== undefined && paged === null) return done(jsonAnswer(400, 'invalid paging token'))
+    let query = paged?.q ?? parseQuery(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), now)
+    if (typeof query === 'string') return done(jsonAnswer(400, query))
+    if (paged === null && sw.looseMessageIdFilter) query = { ...query, messageId: null }
+    const host = req.headers.host
+    const base = opts.publicUrl?.replace(/\/+$/, '') ?? (host !== undefined && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? `http://${host}` : sim.url)
+    const page = events.page(domain, query, paged?.c ?? null, now, base)
+    done({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(page) })
   }
 
   function toAnswer (err: unknown): Answer {
@@ -216,59 +203,15 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     return jsonAnswer(500, 'Internal Server Error')
   }
 
-  function reply (res: ServerResponse, status: number, value: unknown): void {
-    const body = JSON.stringify(value)
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
-    res.end(body)
-  }
-
-  async function control (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const route = `${req.method ?? ''} ${path}`
-    if (req.method === 'GET' || req.method === 'DELETE') req.resume()
-    if (route === 'GET /sim/received') return reply(res, 200, received)
-    if (route === 'GET /sim/stats') return reply(res, 200, { received: received.length, requests })
-    if (route === 'DELETE /sim/received') { sim.reset(); return reply(res, 200, { ok: true }) }
-    if (route === 'DELETE /sim/faults') { sw.clearFaults(); return reply(res, 200, { ok: true }) }
-    if (req.method !== 'POST' || !['/sim/faults', '/sim/delay', '/sim/drop', '/sim/date'].includes(path)) {
-      req.resume()
-      return reply(res, 404, { message: `unknown control route: ${route}` })
-    }
-    let body: Record<string, unknown>
-    try {
-      const parsed = await readJson(req)
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the body is not a JSON object')
-      body = parsed as Record<string, unknown>
-    } catch (err) {
-      return reply(res, 400, { message: (err as Error).message })
-    }
-    if (path === '/sim/faults') {
-      const problem = faultProblem(body)
-      if (problem !== null) return reply(res, 400, { message: problem })
-      sim.addFault(body as unknown as FaultSpec)
-    } else if (path === '/sim/delay') {
-      if (typeof body.ms !== 'number' || !(body.ms >= 0)) return reply(res, 400, { message: 'ms must be a number >= 0' })
-      sim.setDelay(body.ms)
-    } else if (path === '/sim/drop') {
-      if (!Number.isInteger(body.count) || (body.count as number) < 0) return reply(res, 400, { message: 'count must be an integer >= 0' })
-      sim.setDropConnections(body.count as number)
-    } else {
-      if (body.value !== null && typeof body.value !== 'string') return reply(res, 400, { message: 'value must be a string or null' })
-      sim.setDateHeader(body.value)
-    }
-    reply(res, 200, { ok: true })
-  }
-
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
-    if (path.startsWith('/v3/')) return send(req, res, path)
-    if (path.startsWith('/sim/')) {
-      control(req, res, path).catch((err: Error) => {
-        if (!res.headersSent) reply(res, 500, { message: `simulator error: ${err.message}` })
-      })
-      return
+    if (path.startsWith('/v3/')) {
+      const read = EVENTS_PATH.exec(path)
+      return read === null ? send(req, res, path) : readEvents(req, res, url, read)
     }
+    if (path.startsWith('/sim/')) return handleControl(req, res, path, sim)
     req.resume()
     answer(res, NOT_FOUND)
   })
@@ -285,15 +228,25 @@ export async function startSimulator (opts: SimulatorOptions): Promise<Simulator
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     received: () => received.slice(),
     requests: () => requests,
+    eventsRequests: () => eventsRequests.slice(),
+    stats: () => ({ received: received.length, requests, eventsRequests: eventsRequests.length }),
     reset () {
       received = []
       requests = 0
+      eventsRequests = []
+      events.clear()
       sw.clearAll()
     },
     addFault: (f) => sw.addFault(f, Date.now()),
     clearFaults: () => sw.clearFaults(),
-    setDelay: (ms) => { sw.delayMs = ms },
+    setDelay: (ms, api = 'messages') => {
+      if (api === 'events') sw.eventsDelayMs = ms
+      else sw.delayMs = ms
+    },
     setDropConnections: (n) => { sw.dropNext = n },
+    setDropAfterAccept: (n) => { sw.dropAfterAccept = n },
+    setEventDelay: (ms) => { sw.eventDelayMs = ms },
+    setLooseMessageIdFilter: (on) => { sw.looseMessageIdFilter = on },
     setDateHeader: (value) => { sw.date = value },
     close () {
       closing ??= new Promise<void>((resolve) => {

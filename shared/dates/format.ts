@@ -1,12 +1,15 @@
 /**
  * Writers: the ISO 8601 form every record stores and the RFC 2822 form Mailgun reads
  * (`o:deliverytime`). Both take epoch milliseconds and build the text from integer fields; an
- * invalid argument (NaN, an offset beyond ±23:59) is a bug in the caller and throws `RangeError`.
+ * invalid argument (NaN, an offset beyond RFC 5322's ±99:59) is a bug in the caller and throws `RangeError`.
  */
 import { civilFromDays, DAY_NAMES, MONTH_NAMES, MS_PER_DAY, weekdayOfDays } from './calendar.js'
 
 /** Largest time value a `Date` holds (ECMA-262 §21.4.1.22 TimeClip). */
 const MAX_TIME = 8.64e15
+
+/** RFC 5322 §3.3: a zone is within -9959 … +9959, i.e. ±(99 × 60 + 59) minutes. */
+const MAX_OFFSET = 99 * 60 + 59
 
 const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? '0' : '') + String(i))
 
@@ -62,8 +65,8 @@ export function isoOf (y: number, mo: number, d: number, h: number, mi: number, 
 export function formatRfc2822 (instant: number, offsetMinutes: number | null = 0): string {
   const t = checkInstant(instant, 'formatRfc2822')
   const off = offsetMinutes ?? 0
-  if (!Number.isInteger(off) || off < -1439 || off > 1439) {
-    throw new RangeError(`formatRfc2822: offsetMinutes must be an integer within ±1439, got ${String(offsetMinutes)}`)
+  if (!Number.isInteger(off) || off < -MAX_OFFSET || off > MAX_OFFSET) {
+    throw new RangeError(`formatRfc2822: offsetMinutes must be an integer within ±${MAX_OFFSET}, got ${String(offsetMinutes)}`)
   }
   const local = t + off * 60_000
   const days = Math.floor(local / MS_PER_DAY)

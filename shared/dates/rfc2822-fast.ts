@@ -99,10 +99,8 @@ export function quick (s: string, len: number): ParsedDate | null {
     const z2 = s.charCodeAt(i + 2) - 48
     const z3 = s.charCodeAt(i + 3) - 48
     const z4 = s.charCodeAt(i + 4) - 48
-    if ((sign !== 0x2b && sign !== 0x2d) || (z1 >>> 0) > 2 || (z2 >>> 0) > 9 || (z3 >>> 0) > 5 || (z4 >>> 0) > 9) return null
-    const zh = z1 * 10 + z2
-    if (zh > 23) return null
-    offset = zh * 60 + z3 * 10 + z4
+    if ((sign !== 0x2b && sign !== 0x2d) || (z1 >>> 0) > 9 || (z2 >>> 0) > 9 || (z3 >>> 0) > 5 || (z4 >>> 0) > 9) return null
+    offset = (z1 * 10 + z2) * 60 + z3 * 10 + z4
     if (sign === 0x2d) {
       offset = -offset
       if (offset === 0) offsetKnown = false

@@ -9,14 +9,18 @@
  *   CFWS (spaces, tabs, folds, nested comments) may stand between any two tokens, as §4.3 allows;
  *   a trailing line break is ignored. The space before a numeric zone may be missing
  *   (`14:58:26+0800`, unambiguous; CPython accepts it too).
- * - RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT` (the weekday may be full or abbreviated).
+ * - RFC 850: `Sunday, 06-Nov-94 08:49:37 GMT` (the weekday may be full or abbreviated). The zone
+ *   must be `GMT`: RFC 9110 §5.6.7 defines this form as GMT, and RFC 5322 has no `dd-Mon-yy`
+ *   date, so the same text with any other zone is neither kind of date and is refused as `syntax`.
  * - asctime: `Sun Nov  6 08:49:37 1994`, which carries no zone and is UTC by RFC 9110's definition.
  * - Day and month names in any case (ABNF literals are case-insensitive, RFC 5234 §2.3).
  * - Years: two digits are 2000–2049 below 50 and 1950–1999 from 50 up, three digits add 1900
  *   (RFC 5322 §4.3). RFC 9110's "more than 50 years in the future" window is not used: it would
  *   make the result depend on the clock. Years before 1900 (RFC 5322 §3.3) or after 9999 are
  *   `out-of-range`.
- * - Zones: `±HHMM` (hours ≤ 23, minutes ≤ 59); `-0000`, meaning UTC with the local offset unknown,
+ * - Zones: `±HHMM` with any hours and minutes ≤ 59, so `-9959` … `+9959` (RFC 5322 §3.3: the
+ *   zone "MUST be within the range -9959 through +9959", `+hhmm` meaning `+(hh * 60 + mm)` minutes;
+ *   `+2600` is 26 hours east, not an error); `-0000`, meaning UTC with the local offset unknown,
  *   gives `offsetMinutes: null`; `UT`, `GMT`, `UTC`; `EST EDT CST CDT MST MDT PST PDT`; the
  *   military letters `A`–`I`, `K`–`Z`, taken as `-0000` (instant as UTC, offset `null`) as
  *   §4.3 says, because RFC 822 defined their signs backwards.
@@ -38,7 +42,7 @@
  * `weekday-mismatch`, `unknown-zone`.
  */
 import { DAY_NAMES, daysFromCivil, daysInMonth, MONTH_NAMES, weekdayOfDays } from './calendar.js'
-import { alphaEnd, excerpt, isAlpha, isDigit, monthOf, skipCfws, weekdayOf } from './scan.js'
+import { alphaEnd, excerpt, isAlpha, isDigit, key3, monthOf, skipCfws, weekdayOf } from './scan.js'
 import { acceptLocal, dateError, type ParsedDate } from './types.js'
 import { NOT_A_ZONE, OFFSET_UNKNOWN, zoneOffset } from './zones.js'
 import { quick } from './rfc2822-fast.js'
@@ -101,6 +105,10 @@ function readYear (s: string, i: number, end: number): number {
   return i
 }
 
+/** `gmt` packed by {@link key3}. */
+const GMT = 0x676d74
+const RFC850_GMT = 'an RFC 850 date (dd-Mon-yy) is GMT by definition (RFC 9110 §5.6.7); with another zone it is not a date'
+
 function syntax (raw: string, message: string): ParsedDate {
   return dateError('syntax', message, raw)
 }
@@ -160,6 +168,7 @@ export function scanRfc2822 (input: string): ParsedDate {
   let day = 0
   let month = 0
   let year = 0
+  let rfc850 = false
   if (!asctime) {
     // day: one or two digits
     if (i >= end || !isDigit(c = s.charCodeAt(i))) return syntax(s, `expected the day of the month at ${excerpt(s, i, end)}`)
@@ -172,6 +181,7 @@ export function scanRfc2822 (input: string): ParsedDate {
     }
     if (i < end && s.charCodeAt(i) === 0x2d) {
       // RFC 850: dd-Mon-yy
+      rfc850 = true
       const j = alphaEnd(s, i + 1, end)
       month = monthOf(s, i + 1, j)
       if (month === 0) return syntax(s, `expected a three-letter month name at ${excerpt(s, i + 1, end)}`)
@@ -241,9 +251,10 @@ export function scanRfc2822 (input: string): ParsedDate {
         k++
       }
       if (n !== 4) return syntax(s, `a numeric zone needs exactly four digits (±HHMM), got ${excerpt(s, i, k)}`)
+      if (rfc850) return syntax(s, RFC850_GMT)
       const zh = v / 100 | 0
       const zm = v % 100
-      if (zh > 23 || zm > 59) return dateError('out-of-range', `zone ${s.slice(i, k)} is out of range (−2359…+2359)`, s)
+      if (zm > 59) return dateError('out-of-range', `zone ${s.slice(i, k)} has more than 59 minutes (−9959…+9959)`, s)
       if (v === 0 && c === 0x2d) offsetKnown = false
       offset = c === 0x2d ? -(zh * 60 + zm) : zh * 60 + zm
       i = k
@@ -251,6 +262,7 @@ export function scanRfc2822 (input: string): ParsedDate {
       if (i === afterTime) return syntax(s, 'expected a space before the zone')
       zoneStart = i
       zoneEnd = alphaEnd(s, i, end)
+      if (rfc850 && (zoneEnd - zoneStart !== 3 || key3(s, zoneStart) !== GMT)) return syntax(s, RFC850_GMT)
       i = zoneEnd
     } else {
       return syntax(s, `expected a zone at ${excerpt(s, i, end)}`)

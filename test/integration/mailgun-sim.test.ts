@@ -30,6 +30,35 @@ async function post (sim: Simulator, opts: { domain?: string, key?: string, fiel
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as { id?: string, message: string } }
 }
 
+interface EventItem {
+  event: string, id: string, timestamp: number, recipient: string, 'recipient-domain': string,
+  message: { headers: { 'message-id': string, to: string, from: string, subject: string } },
+  flags: Record<string, boolean>, tags: string[], 'user-variables': Record<string, string>, envelope: { targets: string }
+}
+interface EventsAnswer { items: EventItem[], paging: { first: string, last: string, next: string, previous: string } }
+
+/** GET an Events API URL: a query on a domain (`?…`) or a paging URL from an earlier answer. */
+async function events (sim: Simulator, target: string, opts: { key?: string | null, domain?: string } = {}) {
+  const url = target.startsWith('http') ? target : `${sim.url}/v3/${opts.domain ?? DOMAIN}/events${target}`
+  const key = opts.key === undefined ? ACCOUNT : opts.key
+  const res = await request(url, { headers: key === null ? {} : { authorization: basic(key) } })
+  const text = await res.body.text()
+  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as EventsAnswer }
+}
+
+/** Every item of a listing, following `next` until a page comes back empty. */
+async function listAll (sim: Simulator, query: string): Promise<EventItem[][]> {
+  const pages: EventItem[][] = []
+  let page = (await events(sim, query)).json()
+  for (;;) {
+    pages.push(page.items)
+    if (page.items.length === 0) return pages
+    page = (await events(sim, page.paging.next)).json()
+  }
+}
+
+const idsOf = (items: EventItem[]): string[] => items.map((e) => e.message.headers['message-id'])
+
 /** Polls until `check` is true or the deadline passes (no fixed sleeps). */
 async function until (check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -259,7 +288,7 @@ describe('mailgun simulator (full mode)', () => {
       return { status: res.statusCode, body: await res.body.json() as unknown }
     }
     assert.equal((await call('DELETE', '/sim/received')).status, 200)
-    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 0, requests: 0 })
+    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 0, requests: 0, eventsRequests: 0 })
     assert.equal((await call('POST', '/sim/faults', { status: 429, count: 1, retryAfter: '1' })).status, 200)
     assert.equal((await post(sim)).status, 429)
     assert.equal((await call('POST', '/sim/faults', { status: 503 })).status, 200)
@@ -271,7 +300,7 @@ describe('mailgun simulator (full mode)', () => {
     assert.equal((await call('POST', '/sim/drop', { count: 1 })).status, 200)
     await assert.rejects(post(sim))
     assert.equal((await call('POST', '/sim/delay', { ms: 0 })).status, 200)
-    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 1, requests: 4 })
+    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 1, requests: 4, eventsRequests: 0 })
     const rows = (await call('GET', '/sim/received')).body as Array<Record<string, unknown>>
     assert.equal(rows.length, 1)
     assert.equal(rows[0]?.messageId, '<ctl@mg.sim.test>')
@@ -279,12 +308,241 @@ describe('mailgun simulator (full mode)', () => {
     assert.equal((await call('POST', '/sim/faults', { status: 'x' })).status, 400)
     assert.equal((await call('POST', '/sim/delay', { ms: -1 })).status, 400)
     assert.equal((await call('GET', '/sim/nope')).status, 404)
+    assert.equal((await call('POST', '/sim/__proto__', {})).status, 404)
+  })
+
+  test('control routes drive the Events API switches and list its reads', async () => {
+    const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+      const res = await request(`${sim.url}${path}`, {
+        method,
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+      })
+      return { status: res.statusCode, body: await res.body.json() as unknown }
+    }
+    sim.reset()
+    assert.equal((await call('POST', '/sim/event-delay', { ms: 60_000 })).status, 200)
+    assert.equal((await post(sim, { fields: [...minimal, ['h:Message-Id', '<late@mg.sim.test>']] })).status, 200)
+    assert.deepEqual((await events(sim, '?message-id=late@mg.sim.test')).json().items, [], 'not visible yet')
+    assert.equal((await call('POST', '/sim/event-delay', { ms: 0 })).status, 200)
+    assert.equal((await call('POST', '/sim/faults', { status: 503, api: 'events', count: 1 })).status, 200)
+    assert.equal((await events(sim, '?message-id=late@mg.sim.test')).status, 503)
+    assert.equal((await call('POST', '/sim/delay', { ms: 150, api: 'events' })).status, 200)
+    const t0 = Date.now()
+    assert.equal((await events(sim, '?message-id=late@mg.sim.test', { key: KEY })).status, 401)
+    assert.ok(Date.now() - t0 >= 120, 'the events delay holds Events API answers')
+    assert.equal((await call('POST', '/sim/delay', { ms: 0, api: 'events' })).status, 200)
+    assert.equal((await call('POST', '/sim/drop-after-accept', { count: 1 })).status, 200)
+    await assert.rejects(post(sim))
+    assert.deepEqual((await call('GET', '/sim/stats')).body, { received: 2, requests: 2, eventsRequests: 3 })
+    const reads = (await call('GET', '/sim/events-requests')).body as Array<Record<string, unknown>>
+    assert.deepEqual(reads.map((r) => [r.domain, r.key, r.status]), [[DOMAIN, ACCOUNT, 200], [DOMAIN, ACCOUNT, 503], [DOMAIN, KEY, 401]])
+    assert.equal((await call('POST', '/sim/loose-message-id', { on: true })).status, 200)
+    assert.equal((await events(sim, '?message-id=nobody@mg.sim.test')).json().items.length, 2, 'the visible events of the domain: the dropped send\'s')
+    assert.equal((await call('POST', '/sim/loose-message-id', { on: false })).status, 200)
+    assert.equal((await events(sim, '?message-id=nobody@mg.sim.test')).json().items.length, 0)
+    for (const [path, body] of [['/sim/loose-message-id', { on: 'yes' }], ['/sim/event-delay', { ms: -1 }], ['/sim/drop-after-accept', { count: 1.5 }], ['/sim/delay', { ms: 1, api: 'logs' }], ['/sim/faults', { status: 503, api: 'logs' }]] as const) {
+      assert.equal((await call('POST', path, body)).status, 400, path)
+    }
+  })
+})
+
+describe('mailgun simulator: Events API', () => {
+  let sim: Simulator
+  before(async () => {
+    sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }, { name: OTHER, sendingKey: OTHER_KEY }], accountKey: ACCOUNT })
+  })
+  after(async () => { await sim.close() })
+
+  const send = async (messageId: string, extra: Fields = [], domain = DOMAIN): Promise<void> => {
+    const res = await post(sim, { domain, key: domain === DOMAIN ? KEY : OTHER_KEY, fields: [...minimal, ['h:Message-Id', messageId], ...extra] })
+    assert.equal(res.status, 200, res.text)
+  }
+
+  test('an accepted send logs one accepted and one delivered event per recipient, in Mailgun\'s shape', async () => {
+    sim.reset()
+    const before = Date.now()
+    await send('<abc.1@mg.sim.test>', [['to', 'b@example.com, "Doe, J" <J@Example.com>'], ['cc', 'c@example.com'], ['bcc', 'user@example.com'],
+      ['o:tag', 'welcome'], ['v:order', '42'], ['o:testmode', 'yes']])
+    await send('<other.1@mg.sim.test>')
+    const res = await events(sim, '?message-id=abc.1@mg.sim.test&event=accepted')
+    assert.equal(res.status, 200, res.text)
+    assert.match(String(res.headers['content-type']), /^application\/json/)
+    const page = res.json()
+    assert.deepEqual(page.items.map((e) => e.recipient).sort(), ['J@Example.com', 'b@example.com', 'c@example.com', 'user@example.com'])
+    const item = page.items.find((e) => e.recipient === 'J@Example.com')
+    assert.ok(item)
+    assert.equal(item.event, 'accepted')
+    assert.match(item.id, /^[A-Za-z0-9_-]{22}$/)
+    assert.ok(item.timestamp * 1000 >= before - 1 && item.timestamp * 1000 <= Date.now() + 1, String(item.timestamp))
+    assert.equal(item['recipient-domain'], 'example.com')
+    assert.equal(item.envelope.targets, 'J@Example.com')
+    assert.deepEqual(item.message.headers, { to: 'user@example.com, b@example.com, "Doe, J" <J@Example.com>', 'message-id': 'abc.1@mg.sim.test', from: 'Shop <shop@mg.sim.test>', subject: 'Hi' })
+    assert.equal(item.flags['is-test-mode'], true)
+    assert.deepEqual(item.tags, ['welcome'])
+    assert.deepEqual(item['user-variables'], { order: '42' })
+    assert.equal(new Set(page.items.map((e) => e.id)).size, 4, 'ids are unique')
+    for (const url of Object.values(page.paging)) assert.ok(url.startsWith(`${sim.url}/v3/${DOMAIN}/events/`), url)
+    assert.deepEqual((await events(sim, page.paging.next)).json().items, [], 'next after the last page is empty')
+    const both = (await events(sim, '?message-id=abc.1@mg.sim.test')).json().items
+    assert.deepEqual(both.map((e) => e.event).sort(), [...Array(4).fill('accepted'), ...Array(4).fill('delivered')])
+    const delivered = (await events(sim, '?message-id=abc.1@mg.sim.test&event=delivered&recipient=c@example.com')).json().items
+    assert.equal(delivered.length, 1)
+    assert.equal((delivered[0] as unknown as { 'delivery-status': { code: number } })['delivery-status'].code, 650, 'test mode')
+    assert.equal((await events(sim, '?message-id=abc.1@mg.sim.test&event=accepted OR delivered')).json().items.length, 8)
+    assert.deepEqual((await events(sim, '?message-id=abc.1@mg.sim.test', { domain: OTHER })).json().items, [], 'events belong to their domain')
+    assert.equal(sim.requests(), 2, 'Events API reads are not sends')
+  })
+
+  test('only the account key reads events: a sending key gets Mailgun\'s 401 Forbidden, like a wrong key; each read is counted with its key', async () => {
+    sim.reset()
+    await send('<k.1@mg.sim.test>')
+    for (const key of [KEY, OTHER_KEY, 'wrong', null]) {
+      const res = await events(sim, '?message-id=k.1@mg.sim.test', { key })
+      assert.equal(res.status, 401, String(key))
+      assert.equal(res.text, 'Forbidden')
+      assert.equal(res.headers['www-authenticate'], 'Basic realm="MG API"')
+    }
+    assert.equal((await events(sim, '?message-id=k.1@mg.sim.test', { domain: 'nope.example' })).status, 401, 'a domain not on the account')
+    assert.equal((await events(sim, '?message-id=k.1@mg.sim.test')).json().items.length, 2)
+    assert.deepEqual(sim.eventsRequests().map((r) => [r.key, r.status]),
+      [[KEY, 401], [OTHER_KEY, 401], ['wrong', 401], [null, 401], [ACCOUNT, 401], [ACCOUNT, 200]])
+    assert.ok(sim.eventsRequests().every((r) => typeof r.at === 'number'))
+    const noAccount = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }] })
+    try {
+      assert.equal((await events(noAccount, '?event=accepted', { key: KEY })).status, 401, 'no account key: nobody reads events')
+    } finally { await noAccount.close() }
+  })
+
+  test('events show only after the event delay; reset() returns to the eventDelayMs option', async () => {
+    const slow = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }], accountKey: ACCOUNT, eventDelayMs: 250 })
+    try {
+      const sentAt = Date.now()
+      const sent = await post(slow, { fields: [...minimal, ['h:Message-Id', '<slow.1@mg.sim.test>']] })
+      assert.equal(sent.status, 200)
+      assert.deepEqual((await events(slow, '?message-id=slow.1@mg.sim.test&event=accepted')).json().items, [])
+      await until(async () => (await events(slow, '?message-id=slow.1@mg.sim.test&event=accepted')).json().items.length === 1, 'the event to show')
+      assert.ok(Date.now() - sentAt >= 250, 'not before the delay')
+      slow.setEventDelay(0)
+      slow.reset()
+      assert.equal((await post(slow, { fields: [...minimal, ['h:Message-Id', '<slow.2@mg.sim.test>']] })).status, 200)
+      assert.deepEqual((await events(slow, '?message-id=slow.2@mg.sim.test')).json().items, [], 'the delay is back to 250 ms')
+    } finally { await slow.close() }
+  })
+
+  test('pages: limit, newest first by default, next until an empty page, previous, first, last, ascending', async () => {
+    sim.reset()
+    const begin = Date.now() / 1000
+    for (let i = 1; i <= 5; i++) await send(`<p.${i}@mg.sim.test>`)
+    assert.deepEqual((await listAll(sim, '?event=accepted&limit=2')).map(idsOf),
+      [['p.5@mg.sim.test', 'p.4@mg.sim.test'], ['p.3@mg.sim.test', 'p.2@mg.sim.test'], ['p.1@mg.sim.test'], []])
+    assert.deepEqual((await listAll(sim, `?event=accepted&limit=2&ascending=yes&begin=${begin - 1}`)).map(idsOf),
+      [['p.1@mg.sim.test', 'p.2@mg.sim.test'], ['p.3@mg.sim.test', 'p.4@mg.sim.test'], ['p.5@mg.sim.test'], []])
+    const first = (await events(sim, '?event=accepted&limit=2')).json()
+    const second = (await events(sim, first.paging.next)).json()
+    assert.deepEqual(idsOf((await events(sim, second.paging.previous)).json().items), ['p.5@mg.sim.test', 'p.4@mg.sim.test'])
+    assert.deepEqual((await events(sim, first.paging.previous)).json().items, [], 'before the first page: empty')
+    assert.deepEqual(idsOf((await events(sim, second.paging.first)).json().items), ['p.5@mg.sim.test', 'p.4@mg.sim.test'])
+    assert.deepEqual(idsOf((await events(sim, second.paging.last)).json().items), ['p.2@mg.sim.test', 'p.1@mg.sim.test'])
+    // ascending without an end goes on: a later event shows on the next page after the empty one
+    const tail = (await listAll(sim, `?event=accepted&ascending=yes&begin=${begin - 1}`))
+    assert.equal(tail.length, 2)
+    let page = (await events(sim, `?event=accepted&ascending=yes&begin=${begin - 1}`)).json()
+    page = (await events(sim, page.paging.next)).json()
+    assert.deepEqual(page.items, [])
+    await send('<p.6@mg.sim.test>')
+    assert.deepEqual(idsOf((await events(sim, page.paging.next)).json().items), ['p.6@mg.sim.test'])
+    assert.deepEqual((await events(sim, '?event=accepted&ascending=yes')).json().items, [], 'begin defaults to now')
+    assert.equal((await events(sim, '?event=accepted')).json().items.length, 6, 'limit defaults to 100')
+    assert.equal((await events(sim, `?event=accepted&begin=${begin - 1}&end=${begin + 3600}`)).json().items[0]?.message.headers['message-id'], 'p.1@mg.sim.test', 'end after begin: ascending')
+  })
+
+  test('bad queries get 400 naming the parameter; paging URLs follow Host or publicUrl', async () => {
+    sim.reset()
+    for (const [query, words] of [['?limit=301', /limit/], ['?limit=0', /limit/], ['?begin=yesterday', /begin/], ['?ascending=maybe', /ascending/],
+      ['?begin=10&end=5&ascending=yes', /ascending/], ['?subject=Hi', /subject/], ['?event=NOT accepted', /event/]] as const) {
+      const res = await events(sim, query)
+      assert.equal(res.status, 400, query)
+      assert.match((JSON.parse(res.text) as { message: string }).message, words, query)
+    }
+    assert.equal((await events(sim, `${sim.url}/v3/${DOMAIN}/events/bm90LWEtdG9rZW4`)).status, 400, 'not a token of ours')
+    assert.equal((await events(sim, '?limit=300')).status, 200)
+    const res = await request(`${sim.url}/v3/${DOMAIN}/events?event=accepted`, { headers: { authorization: basic(ACCOUNT), host: 'mailgun-sim:8025' } })
+    assert.match(((await res.body.json()) as EventsAnswer).paging.next, /^http:\/\/mailgun-sim:8025\/v3\/mg\.sim\.test\/events\//)
+    const behind = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }], accountKey: ACCOUNT, publicUrl: 'https://api.example.test/' })
+    try {
+      assert.match((await events(behind, '?event=accepted')).json().paging.next, /^https:\/\/api\.example\.test\/v3\/mg\.sim\.test\/events\//)
+    } finally { await behind.close() }
+  })
+
+  test('a message-id in angle brackets filters nothing, as Mailgun\'s did (mailgun.js#296)', async () => {
+    sim.reset()
+    await send('<b.1@mg.sim.test>')
+    await send('<b.2@mg.sim.test>')
+    assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.1@mg.sim.test')).json().items), ['b.1@mg.sim.test'])
+    assert.deepEqual(idsOf((await events(sim, `?event=accepted&message-id=${encodeURIComponent('<b.1@mg.sim.test>')}`)).json().items),
+      ['b.2@mg.sim.test', 'b.1@mg.sim.test'])
+    sim.setLooseMessageIdFilter(true)
+    assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.1@mg.sim.test')).json().items), ['b.2@mg.sim.test', 'b.1@mg.sim.test'], 'loose filter')
+    sim.reset()
+    await send('<b.3@mg.sim.test>')
+    await send('<b.4@mg.sim.test>')
+    assert.deepEqual(idsOf((await events(sim, '?event=accepted&message-id=b.3@mg.sim.test')).json().items), ['b.3@mg.sim.test'], 'reset: exact again')
+  })
+
+  test('drop after accept: the message is received and its event logged, but the client gets no answer', async () => {
+    sim.reset()
+    sim.setDropAfterAccept(1)
+    await assert.rejects(post(sim, { fields: [...minimal, ['h:Message-Id', '<lost.1@mg.sim.test>']] }), (err: Error & { code?: string }) => {
+      assert.ok(['UND_ERR_SOCKET', 'ECONNRESET'].includes(err.code ?? ''), `${err.code}: ${err.message}`)
+      return true
+    })
+    assert.equal(sim.received()[0]?.messageId, '<lost.1@mg.sim.test>')
+    assert.equal((await events(sim, '?event=accepted&message-id=lost.1@mg.sim.test')).json().items.length, 1)
+    assert.equal((await post(sim)).status, 200, 'the next send is answered')
+    assert.equal(sim.received().length, 2)
+  })
+
+  test('drop before acceptance: nothing received, no event', async () => {
+    sim.reset()
+    sim.setDropConnections(1)
+    await assert.rejects(post(sim, { fields: [...minimal, ['h:Message-Id', '<never.1@mg.sim.test>']] }))
+    assert.equal(sim.received().length, 0)
+    assert.deepEqual((await events(sim, '?message-id=never.1@mg.sim.test')).json().items, [])
+  })
+
+  test('the delay switch answers late but records the message and its event first', async () => {
+    sim.reset()
+    sim.setDelay(400)
+    const late = request(`${sim.url}/v3/${DOMAIN}/messages`, {
+      method: 'POST',
+      headers: { authorization: basic(KEY), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([...minimal, ['h:Message-Id', '<slowanswer.1@mg.sim.test>']]).toString(),
+      signal: AbortSignal.timeout(100) // the client gives up before the answer comes
+    })
+    await assert.rejects(late)
+    assert.equal(sim.received()[0]?.messageId, '<slowanswer.1@mg.sim.test>')
+    assert.equal((await events(sim, '?event=accepted&message-id=slowanswer.1@mg.sim.test')).json().items.length, 1, 'Events API reads are not delayed by it')
+    sim.setDelay(0)
+  })
+
+  test('an events fault answers Events API reads only; sends go on', async () => {
+    sim.reset()
+    sim.addFault({ status: 500, api: 'events', count: 1 })
+    sim.addFault({ status: 429, api: 'events', domain: OTHER, count: 1, retryAfter: '3' })
+    await send('<f.1@mg.sim.test>')
+    const failed = await events(sim, '?message-id=f.1@mg.sim.test')
+    assert.equal(failed.status, 500)
+    assert.deepEqual(JSON.parse(failed.text), { message: 'Internal Server Error' })
+    const limited = await events(sim, '?event=accepted', { domain: OTHER })
+    assert.equal(limited.status, 429)
+    assert.equal(limited.headers['retry-after'], '3')
+    assert.equal((await events(sim, '?message-id=f.1@mg.sim.test')).status, 200)
   })
 })
 
 describe('mailgun simulator (fast mode)', () => {
   let sim: Simulator
-  before(async () => { sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }], mode: 'fast' }) })
+  before(async () => { sim = await startSimulator({ domains: [{ name: DOMAIN, sendingKey: KEY }], accountKey: ACCOUNT, mode: 'fast' }) })
   after(async () => { await sim.close() })
 
   test('records only the arrival, domain, key and messageId; still checks the send', async () => {
@@ -301,6 +559,7 @@ describe('mailgun simulator (fast mode)', () => {
     const blank = await post(sim, { body: 'from=a%40b.c&to=+%20&text=t' })
     assert.deepEqual(blank.json(), { message: 'to parameter is missing' })
     assert.equal(sim.received().length, 1)
+    assert.deepEqual((await events(sim, '?message-id=fast.1@mg.sim.test')).json().items, [], 'fast mode logs no events')
   })
 })
 

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { loadConfig } from '../../shared/config.js'
+import { createLogger } from '../../shared/logger.js'
 
 const good = {
   clients: [{ name: 'shop', key: 'env:SHOP_KEY', domains: ['mg.example.com'] }],
@@ -71,4 +72,33 @@ test('a client may be given by the SHA-256 of its key', () => {
   const c = load({ ...good, clients: [{ name: 'ops', keySha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', domains: ['*'] }] })
   assert.equal(c.clients[0]?.domains, '*')
   assert.equal(c.clients[0]?.keySha256.toString('hex'), '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')
+})
+
+test('a domain may carry the account key (primaryKey) for the Events API: a Secret, null when absent', () => {
+  const file = { ...good, domains: [{ ...good.domains[0], primaryKey: 'env:MG_ACCOUNT_KEY' }, good.domains[1]] }
+  const c = load(file, { MG_ACCOUNT_KEY: 'account-secret' })
+  const domain = c.domains.get('mg.example.com')
+  assert.equal(domain?.primaryKey?.reveal(), 'account-secret')
+  assert.equal(c.domains.get('mg.example.eu')?.primaryKey, null)
+  assert.ok(!inspect(c, { depth: 10 }).includes('account-secret'))
+  assert.ok(!JSON.stringify([...c.domains.values()]).includes('account-secret'))
+  fails({ ...good, domains: [{ ...good.domains[0], primaryKey: 'env:NOPE' }] }, {}, /^\.\/mailqueue\.json: domains\[0\]\.primaryKey refers to env:NOPE, which is not set$/)
+  fails({ ...good, domains: [{ ...good.domains[0], primaryKey: '' }] }, {}, /^\.\/mailqueue\.json: domains\[0\]\.primaryKey /)
+})
+
+test('a primary key is redacted from log lines, under a domain or on its own', () => {
+  const lines: string[] = []
+  const log = createLogger('info', { write: (line: string) => { lines.push(line) } })
+  log.info({ domain: { name: 'mg.example.com', primaryKey: 'account-secret' }, primaryKey: 'account-secret' }, 'config')
+  assert.equal(lines.length, 1)
+  assert.ok(!lines[0]?.includes('account-secret'), lines[0])
+  assert.match(lines[0] ?? '', /"primaryKey":"\[redacted\]"/)
+})
+
+test('VERIFY_AFTER_MS: 30 minutes by default, any whole number of milliseconds from 0', () => {
+  assert.equal(load(good).verifyAfterMs, 1_800_000)
+  assert.equal(load(good, { VERIFY_AFTER_MS: '0' }).verifyAfterMs, 0)
+  assert.equal(load(good, { VERIFY_AFTER_MS: '60000' }).verifyAfterMs, 60_000)
+  fails(good, { VERIFY_AFTER_MS: '-1' }, /^environment: VERIFY_AFTER_MS expected integer to be greater or equal to 0$/)
+  fails(good, { VERIFY_AFTER_MS: 'soon' }, /^environment: VERIFY_AFTER_MS must be an integer$/)
 })

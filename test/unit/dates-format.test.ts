@@ -11,7 +11,9 @@ const rows: Array<{ source: string, instant: number, offset?: number | null, tex
   { source: 'RFC 5322 §3.3 (-0000)', instant: Date.UTC(2026, 10, 26, 16, 18, 19), offset: null, text: 'Thu, 26 Nov 2026 16:18:19 -0000' },
   { source: 'issue 4 (milliseconds are dropped)', instant: Date.UTC(2026, 10, 26, 16, 18, 19, 999), text: 'Thu, 26 Nov 2026 16:18:19 +0000' },
   { source: 'issue 4 (offset crosses the day)', instant: Date.UTC(2026, 0, 1, 0, 0), offset: 330, text: 'Thu, 01 Jan 2026 05:30:00 +0530' },
-  { source: 'issue 4 (largest offsets)', instant: Date.UTC(2026, 0, 1, 0, 0), offset: -1439, text: 'Wed, 31 Dec 2025 00:01:00 -2359' },
+  { source: 'issue 4 (offset of a day)', instant: Date.UTC(2026, 0, 1, 0, 0), offset: -1439, text: 'Wed, 31 Dec 2025 00:01:00 -2359' },
+  { source: 'RFC 5322 §3.3 (largest offset, +9959)', instant: Date.UTC(2026, 0, 1, 0, 0), offset: 5999, text: 'Mon, 05 Jan 2026 03:59:00 +9959' },
+  { source: 'RFC 5322 §3.3 (largest offset, -9959)', instant: Date.UTC(2026, 0, 1, 0, 0), offset: -5999, text: 'Sat, 27 Dec 2025 20:01:00 -9959' },
   { source: 'issue 4 (before the epoch)', instant: Date.UTC(1900, 0, 1, 0, 0, 0, 500), text: 'Mon, 01 Jan 1900 00:00:00 +0000' }
 ]
 
@@ -28,7 +30,8 @@ test('formatRfc2822 writes RFC 5322 §3.3 text with a numeric zone', () => {
 
 test('formatRfc2822 throws RangeError on arguments that are bugs', () => {
   assert.throws(() => formatRfc2822(Number.NaN), RangeError)
-  assert.throws(() => formatRfc2822(0, 1440), RangeError)
+  assert.throws(() => formatRfc2822(0, 6000), RangeError)
+  assert.throws(() => formatRfc2822(0, -6000), RangeError)
   assert.throws(() => formatRfc2822(0, 1.5), RangeError)
   assert.throws(() => formatRfc2822(9e15), RangeError)
 })
