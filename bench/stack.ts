@@ -132,7 +132,7 @@ export async function startMailqueueApi (stack: Stack): Promise<HttpService> {
   return await startHttp(stack, 'mailqueue-api', ENTRIES.api, startFlags(ENTRIES.api))
 }
 
-/** The mailqueue worker has no readiness signal of its own; callers wait for a delivered message. */
+/** Ready once its /readyz (on WORKER_PORT) answers; callers still wait for a delivered message. */
 export async function startMailqueueWorker (stack: Stack): Promise<Service> {
   const port = await freePort()
   return await startService({
@@ -140,7 +140,8 @@ export async function startMailqueueWorker (stack: Stack): Promise<Service> {
     entry: ENTRIES.worker,
     nodeArgs: startFlags(ENTRIES.worker),
     logDir: stack.logDir,
-    env: { ...serviceEnv(stack, port), WORKER_CONCURRENCY: '50', WORKER_REGIONS: 'us' }
+    env: { ...serviceEnv(stack, port), WORKER_PORT: String(port), WORKER_CONCURRENCY: '50', WORKER_REGIONS: 'us' },
+    ready: async (s) => { await waitForHttp(s, `http://127.0.0.1:${port}/readyz`) }
   })
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
 import { resolve } from 'node:path'
-import { createLogger } from '../shared/logger.js'
+import { createProcessLogger } from '../shared/logger.js'
 import { createMetrics } from '../shared/metrics.js'
 import { loadConfigOrExit, onShutdown } from '../shared/process.js'
 import { configuredRegions, openRegionLinks } from '../shared/region-link.js'
@@ -16,7 +16,7 @@ import { startSimulator, type Simulator } from './mailgun-sim/server.js'
 import { SANDBOX_DOMAIN, sandboxConfig } from './sandbox.js'
 import { createMailgunClient } from './worker/mailgun-client.js'
 import { startWorker } from './worker/worker.js'
-import { warnAboutUnsafeRedis } from '../shared/startup.js'
+import { describeRedis, warnAboutUnsafeRedis } from '../shared/startup.js'
 
 const say = (line = ''): void => { process.stdout.write(line + '\n') }
 
@@ -38,7 +38,6 @@ if (!redisGiven && !(await answers('127.0.0.1', 6379))) {
     process.stderr.write(`mailqueue: ${(err as Error).message}\n`)
     process.exit(1)
   }
-  say(`started a private redis-server on ${redis.url} (data in .data/redis)`)
 }
 let config = loadConfigOrExit(redis ? { REDIS_URL: redis.url } : {})
 let simulator: Simulator | null = null
@@ -51,7 +50,7 @@ if (config.configFile === null) {
   clientKey = sandbox.clientKey
 }
 
-const logger = createLogger(config.logLevel)
+const logger = createProcessLogger(config)
 const apiLinks = openRegionLinks(config, 'producer', configuredRegions(config))
 const workerLinks = openRegionLinks(config, 'worker', configuredRegions(config).filter((r) => config.workerRegions.includes(r)))
 const client = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: config.workerConcurrency })
@@ -72,7 +71,9 @@ onShutdown(async () => {
 await app.listen({ host: config.host, port: config.port })
 const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${config.port}`
 say(`mailqueue is running: API and worker in one process`)
-say(`  API:  ${base}   (OpenAPI UI: ${base}/docs)`)
+say(`  API:   ${base}   (OpenAPI UI: ${base}/docs, metrics: ${base}/metrics)`)
+const redisInUse = redis ? `private redis-server on ${redis.url} (data in .data/redis)` : describeRedis(config, configuredRegions(config))
+say(`  Redis: ${redisInUse}`)
 if (clientKey !== null && simulator !== null) {
   say(`  sandbox mode: no config file, so messages for ${SANDBOX_DOMAIN} go to a local Mailgun simulator at ${simulator.url}`)
   say(`  client key: ${clientKey}`)

@@ -5,6 +5,10 @@ export type Region = typeof REGIONS[number]
 
 const Region = Type.Union(REGIONS.map((r) => Type.Literal(r)))
 
+/** json: one JSON object a line, for log collectors. pretty: readable lines for a person at a terminal. */
+export const LOG_FORMATS = ['pretty', 'json'] as const
+export type LogFormat = typeof LOG_FORMATS[number]
+
 /** Environment variables (CONTRACT.md "Configuration"); defaults live here, next to their meaning. */
 export const EnvSchema = Type.Object({
   CONFIG_FILE: Type.Optional(Type.String({ minLength: 1 })),
@@ -19,6 +23,8 @@ export const EnvSchema = Type.Object({
   QUEUE_PARTITIONS: Type.Integer({ default: 1, minimum: 1, maximum: 256 }),
   HOST: Type.String({ default: '0.0.0.0' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  /** Where `npm run start:worker` serves /healthz, /readyz and /metrics (on HOST). */
+  WORKER_PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
   MAILGUN_API_BASE_US: Type.String({ default: 'https://api.mailgun.net', pattern: '^https?://' }),
   MAILGUN_API_BASE_EU: Type.String({ default: 'https://api.eu.mailgun.net', pattern: '^https?://' }),
   WORKER_REGIONS: Type.String({ default: 'us,eu', pattern: '^(us|eu)(,(us|eu))*$' }),
@@ -34,6 +40,8 @@ export const EnvSchema = Type.Object({
   VERIFY_AFTER_MS: Type.Integer({ default: 1_800_000, minimum: 0 }),
   OUTCOME_TTL_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  /** `pretty` or `json`; unset: pretty when stdout is a terminal, JSON otherwise. */
+  LOG_FORMAT: Type.Optional(Type.Union(LOG_FORMATS.map((f) => Type.Literal(f)))),
   /** First backoff ceiling of the exponential backoff with full jitter, in milliseconds. */
   BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 1 }),
   /** Largest backoff, in milliseconds. */

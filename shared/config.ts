@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import { EnvSchema, FileSchema, type Env, type Region, type ConfigFile } from './config-schema.js'
+import { EnvSchema, FileSchema, type Env, type Region, type ConfigFile, type LogFormat } from './config-schema.js'
 import { ConfigError } from './errors.js'
 import { Secret } from './secret.js'
 import { describeSchemaError } from './schema-errors.js'
@@ -49,6 +49,8 @@ export interface Config {
   readonly queuePartitions: number
   readonly host: string
   readonly port: number
+  /** Where a worker process serves /healthz, /readyz and /metrics. */
+  readonly workerPort: number
   readonly mailgunBase: Readonly<Record<Region, string>>
   readonly workerRegions: readonly Region[]
   readonly workerConcurrency: number
@@ -58,6 +60,8 @@ export interface Config {
   readonly verifyAfterMs: number
   readonly outcomeTtlDays: number
   readonly logLevel: string
+  /** null: pretty when stdout is a terminal, JSON otherwise (decided by the entry file). */
+  readonly logFormat: LogFormat | null
   readonly backoffBaseMs: number
   readonly backoffCapMs: number
   /** BullMQ job lock, in milliseconds: how soon a crashed worker's jobs can be taken over. */
@@ -93,6 +97,7 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     queuePartitions: e.QUEUE_PARTITIONS,
     host: e.HOST,
     port: e.PORT,
+    workerPort: e.WORKER_PORT,
     mailgunBase: { us: trimSlash(e.MAILGUN_API_BASE_US), eu: trimSlash(e.MAILGUN_API_BASE_EU) },
     workerRegions: [...new Set(e.WORKER_REGIONS.split(','))] as Region[],
     workerConcurrency: e.WORKER_CONCURRENCY,
@@ -101,6 +106,7 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     verifyAfterMs: e.VERIFY_AFTER_MS,
     outcomeTtlDays: e.OUTCOME_TTL_DAYS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? null,
     backoffBaseMs: e.BACKOFF_BASE_MS,
     backoffCapMs: e.BACKOFF_CAP_MS,
     outageLimitHours: e.OUTAGE_LIMIT_HOURS,

@@ -10,7 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../shared/redis-server.js'
 import { testRedisUrl } from '../helpers/redis.js'
+import { sampleValue } from '../helpers/prometheus.js'
 import { cleanups } from '../helpers/cleanups.js'
 import { accept, statusesOf, eventually, onlyPartition, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
@@ -56,6 +58,9 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
           MAILGUN_API_BASE_EU: stack.sims.eu.url,
           WORKER_REGIONS: 'us',
           LOG_LEVEL: 'warn',
+          // Several workers at once: each takes a free loopback port for /healthz, /readyz and /metrics.
+          HOST: '127.0.0.1',
+          WORKER_PORT: '0',
           BACKOFF_BASE_MS: '50',
           BACKOFF_CAP_MS: '500',
           ...workerEnv,
@@ -171,4 +176,45 @@ test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 wit
   assert.deepEqual(await Promise.all(waiting.map((m) => queue.getJobState(m.id))), ['waiting', 'waiting', 'waiting'], 'no new job was taken')
   assert.equal(stack.sims.us.requests(), 2)
   t.diagnostic(`exit 0 after ${tookMs} ms`)
+})
+
+test('start:worker serves /healthz, /readyz and /metrics on WORKER_PORT; /readyz says stopping while it drains, then the port closes', async (t) => {
+  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: '2' })
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const worker = spawnWorker({ WORKER_PORT: String(port) })
+  await eventually(async () => (await fetch(`${base}/readyz`)).status === 200 || undefined, 'the worker ready', 30_000)
+  assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' })
+
+  const accepted = await accept(stack, DOMAIN, 5)
+  await eventually(async () => (await statusesOf(stack, accepted.map((a) => a.id))).every((s) => s === 'sent') || undefined, 'all 5 sent')
+  const text = await (await fetch(`${base}/metrics`)).text()
+  assert.equal(sampleValue(text, 'mailqueue_send_duration_seconds_count', { region: 'us', outcome: 'sent' }), 5, 'its own sends')
+  assert.ok(sampleValue(text, 'process_cpu_seconds_total') !== undefined)
+  assert.doesNotMatch(text, /^mailqueue_(outcomes_total|queue_depth)/m, 'cluster-wide values are the API\'s to report')
+
+  // A slow send in flight when SIGTERM comes: /readyz turns 503 while the worker finishes it.
+  stack.sims.us.setDelay(1500)
+  await accept(stack, DOMAIN, 1)
+  await eventually(() => stack.sims.us.requests() >= 6 || undefined, 'the slow send in flight')
+  worker.child.kill('SIGTERM')
+  const draining = await eventually(async () => {
+    const res = await fetch(`${base}/readyz`)
+    return res.status === 503 ? res : undefined
+  }, '503 while stopping')
+  assert.equal(draining.headers.get('retry-after'), '2')
+  assert.equal((await draining.json()).status, 'stopping')
+  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.output())
+  await assert.rejects(fetch(`${base}/healthz`), 'nothing listens any more')
+})
+
+test('start:worker with WORKER_PORT in use stops at once with one line naming it', async (t) => {
+  const { spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], {})
+  const port = await freePort()
+  const first = spawnWorker({ WORKER_PORT: String(port) })
+  await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200 || undefined, 'the first worker listening', 30_000)
+  const second = spawnWorker({ WORKER_PORT: String(port) })
+  assert.deepEqual(await second.exited, { code: 1, signal: null })
+  assert.match(second.output(), new RegExp(`^mailqueue: cannot serve /healthz, /readyz, /metrics on 127\\.0\\.0\\.1:${port} \\(WORKER_PORT\\): EADDRINUSE\\n$`))
+  assert.equal(first.child.exitCode, null)
 })

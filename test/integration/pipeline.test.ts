@@ -152,7 +152,7 @@ function pipelineTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): v
     assert.ok(spec.json().paths['/v1/messages'], 'POST /v1/messages is documented')
     const metrics = await stack.api.inject({ url: '/metrics' })
     assert.equal(metrics.statusCode, 200)
-    assert.match(metrics.body, /mailqueue_outcomes\{status="sent",region="us",domain="mg\.example\.com"\} \d+/)
+    assert.match(metrics.body, /mailqueue_outcomes_total\{status="sent",region="us",domain="mg\.example\.com"\} \d+/)
     assert.match(metrics.body, /mailqueue_accepted_total\{domain="mg\.example\.eu",region="eu"\} \d+/)
     for (const key of [...Object.values(stack.sendingKeys), ...Object.values(stack.webhookKeys), ...Object.values(stack.clientKeys)]) {
       assert.ok(!spec.body.includes(key) && !metrics.body.includes(key), 'a key leaked into docs or metrics')

@@ -21,7 +21,7 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
   }
 
   app.get('/v1/domains', {
-    schema: { response: { 200: DomainListSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'List domains with their state', response: { 200: DomainListSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const visible = [...config.domains.values()].filter((d) => mayUse(req.client, d))
     const regions = [...new Set(visible.map((d) => d.region))]
@@ -30,7 +30,7 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
   })
 
   app.post('/v1/domains/:name/resume', {
-    schema: { params: DomainParamsSchema, response: { 200: ResumedSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Release a held domain (and its region)', params: DomainParamsSchema, response: { 200: ResumedSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const name = req.params.name.toLowerCase()
     // Permission first: a restricted client learns nothing about domains it may not use.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { RegionLink, RegionLinks } from '../../../shared/region-link.js'
 import { RETRY_AFTER_SECONDS } from '../errors.js'
+import { healthzDocs, readyzDocs } from '../schemas/health.js'
 
 /** Jobs waiting this long with no worker finishing any means consumers are gone or stuck. */
 export const STALLED_CONSUMERS_MS = 60_000
@@ -10,8 +11,8 @@ export const STALLED_CONSUMERS_MS = 60_000
  * and no region has work waiting while its workers have stopped finishing jobs.
  */
 export const healthRoutes: FastifyPluginAsync<{ links: RegionLinks }> = async (app, { links }) => {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/healthz', { schema: healthzDocs }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { schema: readyzDocs }, async (_req, reply) => {
     const checks = await Promise.all([...links.links.values()].map(async (l) => ({ region: l.region, state: await regionState(l) })))
     const ready = checks.every((c) => c.state === 'up')
     if (!ready) void reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)

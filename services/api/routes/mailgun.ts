@@ -9,6 +9,7 @@ import type { RegionLinks } from '../../../shared/region-link.js'
 import { errorHandler, HttpError } from '../errors.js'
 import { enqueue } from '../enqueue.js'
 import { prepareMailgunForm, type MailgunForm } from '../mailgun-form.js'
+import { mailgunMessagesDocs, mailgunMimeDocs } from '../schemas/mailgun.js'
 
 export interface MailgunRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
 
@@ -39,8 +40,8 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
     metrics.countAccepted(data.domain, data.region)
     return reply.code(200).send({ id: data.messageId, message: 'Queued. Thank you.' })
   }
-  app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: { hide: true }, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages'))
-  app.post<{ Params: { domain: string } }>('/v3/:domain/messages.mime', { schema: { hide: true }, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages.mime'))
+  app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: mailgunMessagesDocs, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages'))
+  app.post<{ Params: { domain: string } }>('/v3/:domain/messages.mime', { schema: mailgunMimeDocs, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages.mime'))
 }
 
 /** Form fields in order (repeated names kept) and files as base64, from either encoding. */

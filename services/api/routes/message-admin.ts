@@ -36,7 +36,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   }
 
   app.delete('/v1/messages/:id', {
-    schema: { params: IdParamsSchema, response: { 200: CancelledSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Cancel a message not sent yet', params: IdParamsSchema, response: { 200: CancelledSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const { id } = req.params
     const { record, partition } = await visibleRecord(req.client, id)
@@ -55,7 +55,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   })
 
   app.post('/v1/messages/:id/retry', {
-    schema: { params: IdParamsSchema, response: { 202: AcceptedSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Requeue a failed message', params: IdParamsSchema, response: { 202: AcceptedSchema, '4xx': ErrorSchema } }
   }, async (req, reply) => {
     const { id } = req.params
     const { record, partition } = await visibleRecord(req.client, id)
@@ -68,7 +68,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   // Only failures are listable: indexing every status would add a sorted-set write to each step
   // of every message (the hot path) and memory per message; failures are few and kept anyway.
   app.get('/v1/messages', {
-    schema: { querystring: ListQuerySchema, response: { 200: RecordPageSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'List failed messages, newest first', querystring: ListQuerySchema, response: { 200: RecordPageSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const q = req.query
     if (q.status !== 'failed') throw new HttpError('MQ_ERR_VALIDATION', 'status must be "failed"')
@@ -98,7 +98,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   })
 
   app.post('/v1/messages/replay', {
-    schema: { body: ReplaySchema, response: { 202: ReplayedSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Requeue every failed message of a domain in a time range', body: ReplaySchema, response: { 202: ReplayedSchema, '4xx': ErrorSchema } }
   }, async (req, reply) => {
     const domain = req.body.domain.toLowerCase()
     assertDomainAllowed(req.client, domain)

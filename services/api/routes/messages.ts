@@ -13,6 +13,7 @@ import { acceptedAnswer, prepareMessage } from '../ingest.js'
 import { replayOrClaim } from '../idempotency.js'
 import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
 import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
+import { UnavailableSchema } from '../schemas/errors.js'
 
 export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
 
@@ -24,8 +25,9 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
 
   app.post('/v1/messages', {
     schema: {
+      summary: 'Queue a message',
       body: MessageSchema,
-      response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: ErrorSchema }
+      response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: UnavailableSchema }
     }
   }, async (req, reply) => {
     const now = clock.now()
@@ -46,7 +48,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
   })
 
   app.post('/v1/messages/batch', {
-    schema: { body: BatchSchema, response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: ErrorSchema } }
+    schema: { summary: 'Queue up to 1000 messages at once', body: BatchSchema, response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: UnavailableSchema } }
   }, async (req, reply) => {
     const now = clock.now()
     const jobs: JobData[] = []
@@ -73,7 +75,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
   })
 
   app.get('/v1/messages/:id', {
-    schema: { params: IdParamsSchema, response: { 200: RecordSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Read a message\'s record', params: IdParamsSchema, response: { 200: RecordSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const record = await findRecord(links, req.params.id)
     if (!record || (req.client.domains !== '*' && !req.client.domains.has(record.domain))) {

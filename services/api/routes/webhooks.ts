@@ -7,6 +7,7 @@ import { toIso } from '../../../shared/dates/index.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import type { ProviderEvent } from '../../../shared/records.js'
 import { HttpError } from '../errors.js'
+import { webhookDocs } from '../schemas/webhook.js'
 
 export interface WebhookRouteOptions { config: Config, links: RegionLinks, clock: Clock }
 
@@ -36,7 +37,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
   const keys = [...config.domains.values()].flatMap((d) => d.webhookSigningKey ? [d.webhookSigningKey] : [])
   const anyLink = [...links.links.values()][0]
 
-  app.post('/v1/webhooks/mailgun', { schema: { body: WebhookSchema, hide: true } }, async (req) => {
+  app.post('/v1/webhooks/mailgun', { schema: { ...webhookDocs, body: WebhookSchema } }, async (req) => {
     const { signature, 'event-data': data } = req.body
     const given = Buffer.from(signature.signature.toLowerCase(), 'hex')
     const signed = keys.some((k) => timingSafeEqual(createHmac('sha256', k.reveal()).update(signature.timestamp + signature.token).digest(), given))

@@ -58,7 +58,10 @@ export const AcceptedSchema = Type.Object({
 })
 export type Accepted = Static<typeof AcceptedSchema>
 
-export const ErrorSchema = Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) })
+/** Every refusal: `code` is a stable MQ_ERR_* (see errors.ts). */
+export const ErrorSchema = Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) }, {
+  description: 'Refused, nothing changed: 400 names the field, 401 missing or unknown client key, 403 domain not allowed for this key, 404 not found, 409 conflict'
+})
 
 export const BatchSchema = Type.Object({
   // Items are checked one by one in the route so one bad message does not reject the rest (207).
