@@ -69,7 +69,7 @@ test('the image ships only what runs: package.json, production dependencies, the
   assert.doesNotMatch(everything, /bench|test/, 'the benchmark and tests stay out of every stage')
 })
 
-interface ComposeService { image?: string, build?: unknown, command?: string[], healthcheck?: { test?: string[], disable?: boolean }, stop_grace_period?: string, environment?: Record<string, string>, volumes?: string[], pull_policy?: string }
+interface ComposeService { ports?: string[], image?: string, build?: unknown, command?: string[], healthcheck?: { test?: string[], disable?: boolean }, stop_grace_period?: string, environment?: Record<string, string>, volumes?: string[], pull_policy?: string }
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> }
 const roles = { api: 'start:api', worker: 'start:worker', 'mailgun-sim': 'start:sim' } as const
 
@@ -83,6 +83,13 @@ test('compose builds one image once and runs api, worker and the simulator from 
     assert.equal(service?.image, image, `${name} runs the one image`)
     if (name !== 'api') assert.equal(service?.pull_policy, 'never', `${name}: never pulled, built by api`)
     assert.deepEqual(service?.command, scriptArgv(script), `${name}: node with npm run ${script}'s flags`)
+  }
+})
+
+test('compose publishes the API on loopback only: its demo client key is public', () => {
+  assert.deepEqual(compose.services.api?.ports, ['127.0.0.1:3000:3000'])
+  for (const [name, service] of Object.entries(compose.services)) {
+    if (name !== 'api') assert.equal(service.ports, undefined, `${name} publishes nothing`)
   }
 })
 
