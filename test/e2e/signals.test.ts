@@ -80,7 +80,9 @@ function npm (defer: Cleanup, dir: string, args: string[], env: Record<string, s
   child.stderr?.on('data', (c: Buffer) => { out += c.toString() })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   defer(async () => {
-    for (const p of runningIn(dir)) process.kill(p.pid, 'SIGKILL')
+    for (const p of runningIn(dir)) {
+      try { process.kill(p.pid, 'SIGKILL') } catch {} // gone meanwhile
+    }
     await exited
   })
   return { npm: child, exited, output: () => out, tree: () => treeOf(child.pid ?? -1) }
