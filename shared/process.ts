@@ -31,17 +31,22 @@ export function loadSenderConfigOrExit (): Config {
   return config
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
-export function onShutdown (stop: () => Promise<void>): void {
+/**
+ * Runs `stop` once, on the first SIGTERM or SIGINT, then exits 0 (1 if stopping failed). Later
+ * signals do not cut the drain short: one Ctrl-C under `npm start` arrives twice (from the
+ * terminal and forwarded by npm), and the drain is bounded anyway (SEND_TIMEOUT_MS). SIGKILL
+ * still ends the process at once.
+ */
+export function onShutdown (stop: (signal: NodeJS.Signals) => Promise<void>): void {
   let stopping = false
-  const handler = (): void => {
+  const handler = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
-    stop().then(() => process.exit(0), (err: unknown) => {
+    stop(signal).then(() => process.exit(0), (err: unknown) => {
       process.stderr.write(`mailqueue: shutdown failed: ${(err as Error).message}\n`)
       process.exit(1)
     })
   }
-  process.once('SIGTERM', handler)
-  process.once('SIGINT', handler)
+  process.on('SIGTERM', handler)
+  process.on('SIGINT', handler)
 }

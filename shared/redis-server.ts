@@ -9,6 +9,11 @@ export interface RedisServerOptions {
   port?: number
   /** More redis-server arguments (e.g. cluster mode). */
   args?: string[]
+  /**
+   * Run it in a process group of its own: a terminal's Ctrl-C (SIGINT to the whole foreground
+   * group) then reaches only the parent, which stops this server after draining its own work.
+   */
+  ownProcessGroup?: boolean
 }
 
 export interface RedisServerHandle {
@@ -33,7 +38,11 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Starts a private redis-server on loopback and resolves once it accepts connections. */
+/**
+ * Starts a private redis-server on loopback and resolves once it accepts connections. When this
+ * process exits for any reason it can catch (process.exit, an uncaught error) while the server
+ * still runs, the server gets SIGTERM, which makes it write its append-only file and exit.
+ */
 export async function startRedisServer (opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const port = opts.port ?? await freePort()
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--maxmemory-policy', 'noeviction']
@@ -44,7 +53,10 @@ export async function startRedisServer (opts: RedisServerOptions = {}): Promise<
     args.push('--appendonly', 'no')
   }
   args.push(...opts.args ?? [])
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup === true })
+  const stopOnExit = (): void => { child.kill('SIGTERM') }
+  process.once('exit', stopOnExit)
+  for (const event of ['exit', 'error']) child.once(event, () => { process.off('exit', stopOnExit) })
   await new Promise<void>((resolve, reject) => {
     let out = ''
     const onData = (chunk: Buffer): void => {
