@@ -48,7 +48,7 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(metricsRoutes, { metrics })
   await app.register(messagesRoutes, { config, links, clock, metrics })
   await app.register(messageAdminRoutes, { config, links, clock })
-  await app.register(domainsRoutes, { config, links })
+  await app.register(domainsRoutes, { config, links, clock })
   await app.register(mailgunRoutes, { config, links, clock, metrics })
   await app.register(webhookRoutes, { config, links, clock })
 
