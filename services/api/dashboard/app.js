@@ -86,7 +86,7 @@ async function refresh () {
   if (state.shown && shown.status === 'fulfilled' && shown.value) draw('found', shown.value, (r) => [recordView(r)])
   const problems = [domains, stats, failed].filter((r) => r.status === 'rejected').map((r) => r.reason.message)
   $('updated').textContent = problems.length === 0
-    ? `Updated ${new Date().toLocaleTimeString()}`
+    ? `Updated ${new Date().toISOString().slice(11, 19)} UTC`
     : `Refresh failed: ${problems.join('; ')}`
   if (!document.hidden) state.timer = setTimeout(refresh, REFRESH_MS)
 }

@@ -42,17 +42,20 @@ export function regionCard ({ region, states, perMinute }) {
       : h('p', { class: 'note' }, 'Counts by state are region-wide: shown to keys for every domain.'),
     h('p', { class: 'legend' },
       h('span', { class: 'key sent' }, `${count(sent)} sent`), ' · ',
-      h('span', { class: 'key failed' }, `${count(failed)} failed`), ' in the last hour'),
+      h('span', { class: 'key failed' }, `${count(failed)} failed`), ' in the last hour',
+      h('span', { class: 'peak' }, `peak ${count(peak(perMinute))}/min`)),
     chart(perMinute, `Sent and failed per minute in region ${region}, last hour: ${sent} sent, ${failed} failed`))
 }
+
+const peak = (perMinute) => Math.max(0, ...perMinute.map((m) => m.sent + m.failed))
 
 /** Sent (below) and failed (stacked on top) per minute as bars; oldest minute first. */
 export function chart (perMinute, label) {
   const width = 600
   const height = 120
   const step = width / Math.max(perMinute.length, 1)
-  const top = Math.max(1, ...perMinute.map((m) => m.sent + m.failed))
-  const scale = (n) => (n / top) * (height - 14)
+  const top = Math.max(1, peak(perMinute))
+  const scale = (n) => (n / top) * (height - 4)
   const bars = perMinute.flatMap((m, i) => {
     const x = i * step + 1
     const sentH = scale(m.sent)
@@ -65,7 +68,6 @@ export function chart (perMinute, label) {
   })
   return svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label, preserveAspectRatio: 'none' },
     svg('line', { class: 'axis', x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }),
-    svg('text', { class: 'scale', x: 2, y: 10 }, `${top}/min`),
     ...bars)
 }
 
@@ -115,7 +117,7 @@ export function recordView (r) {
     ['Created', time(r.createdAt)], ['Updated', time(r.updatedAt)],
     r.sendAt && ['Send at', time(r.sendAt)],
     r.sentAt && ['Sent', h('span', {}, time(r.sentAt), ` (${r.sentAtSource === 'provider' ? 'Mailgun\'s clock' : 'our clock'})`)],
-    r.provider && ['Mailgun', [`HTTP ${r.provider.status}`, r.provider.id, r.provider.message && !r.error?.includes(r.provider.message) ? r.provider.message : null].filter(Boolean).join(' · ')],
+    r.provider && ['Mailgun', [`HTTP ${r.provider.status}`, r.provider.id === r.messageId ? null : r.provider.id, r.provider.message && !r.error?.includes(r.provider.message) ? r.provider.message : null].filter(Boolean).join(' · ')],
     r.error && ['Error', h('span', { class: 'error-text' }, r.error)]
   ].filter(Boolean)
   return h('article', { class: 'card record', 'aria-label': `Message ${r.id}` },
