@@ -86,6 +86,7 @@ describe('dashboard in headless Chromium', { skip: missing && !process.env.CI ? 
     const html = await res.text()
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)/, 'no inline script')
     assert.doesNotMatch(html, /https?:\/\//, 'nothing from another origin')
+    assert.equal((await fetch(`${base}/dashboard/`)).status, 200)
     const js = await fetch(`${base}/dashboard/app.js`)
     assert.match(js.headers.get('content-type') ?? '', /javascript/)
     assert.equal((await fetch(`${base}/dashboard/../package.json`)).status, 404)
@@ -151,6 +152,20 @@ describe('dashboard in headless Chromium', { skip: missing && !process.env.CI ? 
     await row.getByRole('button', { name: 'Retry' }).click()
     await row.waitFor({ state: 'detached' })
     await eventually(async () => (await statusesOf(stack, [failedMessage.id]))[0] === 'sent' || undefined, 'the retried message to be sent')
+    await page.context().close()
+  })
+
+  test('Replay queues a domain\'s failed messages again', async () => {
+    stack.sims.us.addFault({ status: 400, body: JSON.stringify({ message: 'invalid recipient' }), count: 1, domain: SHOP })
+    const [failed] = await accept(stack, SHOP, 1) as [Accepted]
+    await eventually(async () => (await statusesOf(stack, [failed.id]))[0] === 'failed' || undefined, 'the message to fail')
+    const page = await open()
+    await signIn(page)
+    await failedSection(page).getByRole('row').filter({ hasText: failed.id }).waitFor()
+    await domainRow(page, SHOP).getByRole('button', { name: 'Replay' }).click()
+    await page.getByRole('button', { name: 'Replay failed messages' }).click()
+    await page.getByText(`1 failed message of ${SHOP} queued again.`).waitFor()
+    await eventually(async () => (await statusesOf(stack, [failed.id]))[0] === 'sent' || undefined, 'the replayed message to be sent')
     await page.context().close()
   })
 

@@ -24,8 +24,8 @@ const state = {
 function draw (part, data, build) {
   const json = JSON.stringify(data)
   if (state.drawn.get(part) === json) return
-  state.drawn.set(part, json)
   $(part).replaceChildren(...build(data))
+  state.drawn.set(part, json)
 }
 
 // ---- sign-in ----
@@ -71,24 +71,34 @@ async function refresh () {
   const { api } = state
   if (!api) return
   const generation = ++state.generation
-  const [domains, stats, failed, shown] = await Promise.allSettled([
+  const results = await Promise.allSettled([
     api.domains(), api.stats(), api.failed(state.failedLimit), state.shown ? api.find(state.shown) : Promise.resolve(null)
   ])
   if (generation !== state.generation) return
-  if ([domains, stats, failed, shown].some((r) => r.status === 'rejected' && r.reason?.status === 401)) {
+  if (results.some((r) => r.status === 'rejected' && r.reason?.status === 401)) {
     showSignIn('The client key is no longer accepted.')
     return
   }
+  const problems = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message)
+  try {
+    drawAll(results)
+  } catch (err) {
+    problems.push(`could not show the answer (${err.message})`)
+  } finally {
+    // Whatever went wrong this time, keep refreshing: the next answer may be fine.
+    if (!document.hidden) state.timer = setTimeout(refresh, REFRESH_MS)
+  }
+  $('updated').textContent = problems.length === 0
+    ? `Updated ${new Date().toISOString().slice(11, 19)} UTC`
+    : `Refresh failed: ${problems.join('; ')}`
+}
+
+function drawAll ([domains, stats, failed, shown]) {
   if (domains.status === 'fulfilled') draw('domains', domains.value, (ds) => domainRows(ds, actions))
   draw('regions', stats.status === 'fulfilled' ? stats.value : { error: stats.reason.message }, (regions) =>
     regions.error ? [h('p', { class: 'note' }, `Statistics unavailable: ${regions.error}`)] : regions.map(regionCard))
   if (failed.status === 'fulfilled') drawFailed(failed.value)
   if (state.shown && shown.status === 'fulfilled' && shown.value) draw('found', shown.value, (r) => [recordView(r)])
-  const problems = [domains, stats, failed].filter((r) => r.status === 'rejected').map((r) => r.reason.message)
-  $('updated').textContent = problems.length === 0
-    ? `Updated ${new Date().toISOString().slice(11, 19)} UTC`
-    : `Refresh failed: ${problems.join('; ')}`
-  if (!document.hidden) state.timer = setTimeout(refresh, REFRESH_MS)
 }
 
 function drawFailed ({ records, cursor }) {
@@ -105,14 +115,20 @@ document.addEventListener('visibilitychange', () => {
 
 // ---- actions ----
 
-/** Runs an operator's action, tells how it went, and shows its effect at once. */
-async function act (what, run) {
+/**
+ * Runs an operator's action from `button` (disabled meanwhile, so a double click acts once), tells
+ * how it went, and shows its effect at once.
+ */
+async function act (what, button, run) {
+  button.disabled = true
   try {
     const done = await run()
     if (done) notice(done)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return showSignIn('The client key is no longer accepted.')
     notice(`${what} failed: ${err.message}`, true)
+  } finally {
+    button.disabled = false
   }
   await refresh()
 }
@@ -122,23 +138,23 @@ function notice (text, isError = false) {
 }
 
 const actions = {
-  pause: (domain) => act(`Pausing ${domain}`, async () => {
+  pause: (domain, button) => act(`Pausing ${domain}`, button, async () => {
     const reason = await ask({ title: `Pause ${domain}`, text: 'Its messages wait, spending no attempts, until you resume it.', input: 'Reason', confirm: 'Pause domain' })
     if (reason === null) return null
     await state.api.pause(domain, reason)
     return `${domain} paused.`
   }),
-  resume: (domain) => act(`Resuming ${domain}`, async () => {
+  resume: (domain, button) => act(`Resuming ${domain}`, button, async () => {
     await state.api.resume(domain)
     return `${domain} resumed: its held messages are being sent.`
   }),
-  replay: (domain) => act(`Replaying ${domain}`, async () => {
+  replay: (domain, button) => act(`Replaying ${domain}`, button, async () => {
     const ok = await ask({ title: `Replay ${domain}`, text: `Every failed message of ${domain} is queued again.`, confirm: 'Replay failed messages' })
     if (ok === null) return null
     const { replayed } = await state.api.replay(domain)
     return `${replayed} failed message${replayed === 1 ? '' : 's'} of ${domain} queued again.`
   }),
-  retry: (id) => act(`Retrying ${id}`, async () => {
+  retry: (id, button) => act(`Retrying ${id}`, button, async () => {
     await state.api.retry(id)
     return `${id} queued again.`
   }),

@@ -89,9 +89,9 @@ export function domainRows (domains, act) {
       : h('span', { class: 'badge active' }, 'active')),
     h('td', { role: 'cell', class: 'actions' },
       d.state === 'held'
-        ? h('button', { type: 'button', onclick: () => act.resume(d.name) }, 'Resume')
-        : h('button', { type: 'button', onclick: () => act.pause(d.name) }, 'Pause'),
-      h('button', { type: 'button', class: 'secondary', title: `Send every failed message of ${d.name} again`, onclick: () => act.replay(d.name) }, 'Replay'))))
+        ? h('button', { type: 'button', onclick: (e) => act.resume(d.name, e.currentTarget) }, 'Resume')
+        : h('button', { type: 'button', onclick: (e) => act.pause(d.name, e.currentTarget) }, 'Pause'),
+      h('button', { type: 'button', class: 'secondary', title: `Send every failed message of ${d.name} again`, onclick: (e) => act.replay(d.name, e.currentTarget) }, 'Replay'))))
 }
 
 /** The row a table shows when it has none. */
@@ -106,7 +106,7 @@ export function failedRows (records, act) {
       h('button', { type: 'button', class: 'link', title: 'Show its timeline', onclick: () => act.show(r.id) }, r.id),
       h('div', { class: 'mid' }, r.messageId)),
     cell('Error', h('span', { class: 'error-text' }, r.error ?? '—')),
-    h('td', { role: 'cell', class: 'actions' }, h('button', { type: 'button', onclick: () => act.retry(r.id) }, 'Retry'))))
+    h('td', { role: 'cell', class: 'actions' }, h('button', { type: 'button', onclick: (e) => act.retry(r.id, e.currentTarget) }, 'Retry'))))
 }
 
 /** A record: its fields, then everything that happened to it, oldest first. */

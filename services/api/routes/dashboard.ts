@@ -29,5 +29,7 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     })
   })
   await app.register(fastifyStatic, { root: ASSETS, prefix: '/dashboard/', index: false, wildcard: false, cacheControl: false })
-  app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) => await reply.sendFile('index.html'))
+  for (const url of ['/dashboard', '/dashboard/']) {
+    app.get(url, { schema: { hide: true } }, async (_req, reply) => await reply.sendFile('index.html'))
+  }
 }
