@@ -4,7 +4,7 @@
  * atomically by shared/lua/takeRateToken-1.lua; the Lua header states the contract and how clock
  * skew between workers plays out. Uses the connection it is given and creates none.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../shared/redis.js'
 import { luaScript } from '../../shared/lua/index.js'
 
 export interface DomainRate {
@@ -31,18 +31,17 @@ export interface DomainRateOptions {
 
 const COMMAND = 'mqTakeRateToken'
 
-type WithTakeCommand = Redis & {
+type WithTakeCommand = RedisClient & {
   [COMMAND]: (key: string, ratePerSecond: number, now: number, burstMs: number, maxSkewMs: number) => Promise<number>
 }
 
-export function createDomainRate (redis: Redis, keyPrefix: string, opts: DomainRateOptions = {}): DomainRate {
+export function createDomainRate (redis: RedisClient, bucketKey: (domain: string) => string, opts: DomainRateOptions = {}): DomainRate {
   const burstMs = opts.burstMs ?? 100
   const maxSkewMs = opts.maxClockSkewMs ?? 5000
   if (!(burstMs >= 0) || !(maxSkewMs >= 0)) throw new RangeError('burstMs and maxClockSkewMs must be >= 0')
   // defineCommand is idempotent per name; ioredis sends EVALSHA and falls back to EVAL once.
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: luaScript('takeRateToken-1.lua') })
   const r = redis as WithTakeCommand
-  const bucketKey = (domain: string): string => `${keyPrefix}:rate:${domain}`
 
   return {
     async take (domain, ratePerSecond, now) {

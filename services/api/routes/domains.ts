@@ -14,7 +14,7 @@ export interface DomainsRouteOptions { config: Config, links: RegionLinks, clock
 export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = async (app, { config, links, clock }) => {
   app.addHook('onRequest', app.authenticate)
   // Holds live in each region's own Redis, as the worker writes them.
-  const holds = new Map([...links.links.values()].map((l) => [l.region, new HoldStore(l.storeRedis, l.keys)]))
+  const holds = new Map([...links.links.values()].map((l) => [l.region, new HoldStore(l)]))
   const holdsOf = (region: Region): HoldStore => {
     const store = holds.get(region)
     if (!store) throw new Error(`region ${region} is not open in this process`)
@@ -61,10 +61,9 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
   }, async (req) => {
     const { name, region } = domainOf(req.client, req.params.name)
     const store = holdsOf(region)
-    const { queue } = links.get(region)
-    await store.release('domain', name, queue)
+    await store.release('domain', name)
     // An operator asking to resume means "try again": a held region would keep the domain waiting.
-    await store.release('region', region, queue)
+    await store.release('region', region)
     return { name, state: 'active' as const }
   })
 }

@@ -46,22 +46,23 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     const target = recordOf(data.message?.headers?.['message-id'] ?? '')
     const link = (target && links.links.get(target.region)) ?? anyLink
     if (!link) return { status: 'ignored' }
-    const fresh = await link.storeRedis.set(`${link.keys.prefix}:webhook-token:${signature.token}`, '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
+    const fresh = await link.storeRedis.set(link.keys.webhookToken(signature.token), '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
     if (fresh !== 'OK') throw new HttpError('MQ_ERR_CONFLICT', 'signature.token was already used')
-    if (!target) return { status: 'ignored' }
+    const partition = target && await links.resolve(target.id)
+    if (!partition) return { status: 'ignored' }
 
     const event: ProviderEvent = { event: data.event, at: toIso(Math.round(data.timestamp * 1000)) }
     if (data.recipient) event.recipient = data.recipient
     if (data.severity) event.severity = data.severity
     if (data.reason) event.reason = data.reason
     if (data['delivery-status']) event.deliveryStatus = data['delivery-status']
-    await link.store.appendEvent(target.id, event)
+    await partition.store.appendEvent(target.id, event)
     return { status: 'recorded' }
   })
 
-  /** Our Message-Ids are `<uuid@domain>` and our ids `<region>-<uuid>`: no index needed. */
+  /** Our Message-Ids are `<local@domain>` and our ids `<region>-<local>`: no index needed. */
   function recordOf (messageId: string): { id: string, region: 'us' | 'eu' } | null {
-    const m = /^<?([0-9a-f-]{36})@([^>]+)>?$/i.exec(messageId.trim())
+    const m = /^<?((?:\d{1,3}\.\d{1,3}\.)?[0-9a-f-]{36})@([^>]+)>?$/i.exec(messageId.trim())
     const domain = m?.[2] ? config.domains.get(m[2].toLowerCase()) : undefined
     return m?.[1] && domain ? { id: `${domain.region}-${m[1]}`, region: domain.region } : null
   }
