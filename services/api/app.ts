@@ -8,6 +8,7 @@ import type { RegionLinks } from '../../shared/region-link.js'
 import { errorHandler } from './errors.js'
 import { authPlugin } from './plugins/auth.js'
 import { docsPlugin } from './plugins/docs.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { domainsRoutes } from './routes/domains.js'
 import { healthRoutes } from './routes/health.js'
 import { messageAdminRoutes } from './routes/message-admin.js'
@@ -48,9 +49,10 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(metricsRoutes, { metrics })
   await app.register(messagesRoutes, { config, links, clock, metrics })
   await app.register(messageAdminRoutes, { config, links, clock })
-  await app.register(domainsRoutes, { config, links })
+  await app.register(domainsRoutes, { config, links, clock })
   await app.register(mailgunRoutes, { config, links, clock, metrics })
   await app.register(webhookRoutes, { config, links, clock })
+  await app.register(dashboardRoutes)
 
   app.setNotFoundHandler((req, reply) => { void reply.code(404).send({ message: `no route ${req.method} ${req.url}`, code: 'MQ_ERR_NOT_FOUND' }) })
   return app

@@ -39,6 +39,8 @@ export interface Stack {
   logs: string[]
   links: RegionLinks
   worker: RunningWorker | null
+  /** Starts the worker of a stack made with `worker: false` (to set state it must see at start). */
+  startWorker(): Promise<void>
   /** Authorization header for a client. */
   auth(client?: string): { authorization: string }
   close(): Promise<void>
@@ -91,20 +93,26 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   await eventually(() => [...links.links.values()].every((l) => l.queueRedis.status === 'ready' && l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
   const client: MailgunClient = createMailgunClient({ baseUrl: config.mailgunBase, timeoutMs: config.sendTimeoutMs, connections: 20 })
   const metrics = createMetrics(links)
-  const worker = opts.worker === false ? null : await startWorker({ config, links: workerLinks, logger, client, metrics })
+  const launchWorker = (): Promise<RunningWorker> => startWorker({ config, links: workerLinks, logger, client, metrics })
+  const worker = opts.worker === false ? null : await launchWorker()
   const api = await buildApi({ config, links, logger, metrics })
   await api.ready()
-  return {
+  const stack: Stack = {
     api, config, sims, clientKeys, sendingKeys, webhookKeys, logs, links, worker,
     auth: (name = 'main') => ({ authorization: `Bearer ${clientKeys[name]}` }),
+    async startWorker () {
+      assert.equal(stack.worker, null, 'the worker is already running')
+      stack.worker = await launchWorker()
+    },
     async close () {
       await api.close()
-      await worker?.close()
+      await stack.worker?.close()
       await client.close()
       await Promise.all([links.close(), workerLinks.close()])
       await Promise.all([sims.us.close(), sims.eu.close()])
     }
   }
+  return stack
 }
 
 function clusterNodes (): string {

@@ -80,3 +80,68 @@ describe('domains: list with hold state, resume', () => {
     assert.equal((await resume('mg.example.eu')).statusCode, 200)
   })
 })
+
+describe('domains: pause by hand', () => {
+  let stack: Stack
+  let holdsUs: HoldStore
+  before(async () => {
+    stack = await startStack({
+      domains: [{ name: 'mg.example.com', region: 'us' }, { name: 'mg.example.eu', region: 'eu' }],
+      clients: { shop: ['mg.example.com'] },
+      worker: false
+    })
+    await eventually(() => [...stack.links.links.values()].every((l) => l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
+    holdsUs = new HoldStore(stack.links.get('us'))
+  })
+  after(async () => { await stack.close() })
+
+  const pause = (name: string, payload: unknown, client = 'main') =>
+    stack.api.inject({ method: 'POST', url: `/v1/domains/${name}/pause`, headers: stack.auth(client), payload: payload as Record<string, unknown> })
+  const stateOf = async (name: string): Promise<unknown> => {
+    const res = await stack.api.inject({ url: '/v1/domains', headers: stack.auth() })
+    return (res.json().domains as Array<{ name: string, state: string }>).find((d) => d.name === name)?.state
+  }
+
+  test('holds the domain with the reason given, with no fingerprint, until resumed', async () => {
+    const before = Date.now()
+    const res = await pause('MG.example.com', { reason: 'campaign paused by marketing' })
+    assert.equal(res.statusCode, 200, res.body)
+    const body = res.json()
+    assert.deepEqual({ ...body, hold: { reason: body.hold.reason } }, { name: 'mg.example.com', state: 'held', hold: { reason: 'campaign paused by marketing' } })
+    assert.ok(Date.parse(body.hold.since) >= before - 1000 && Date.parse(body.hold.since) <= Date.now())
+    const stored = await holdsUs.get('domain', 'mg.example.com')
+    assert.equal(stored?.reason, 'campaign paused by marketing')
+    assert.equal(stored?.fingerprint, undefined, 'a manual hold must not be released by a worker restart')
+    assert.equal(await stateOf('mg.example.com'), 'held')
+
+    const again = await pause('mg.example.com', { reason: 'another reason' })
+    assert.equal(again.statusCode, 200)
+    assert.deepEqual(again.json(), body, 'a second pause keeps the first hold')
+
+    const resumed = await stack.api.inject({ method: 'POST', url: '/v1/domains/mg.example.com/resume', headers: stack.auth() })
+    assert.equal(resumed.statusCode, 200)
+    assert.equal(await stateOf('mg.example.com'), 'active')
+  })
+
+  test('a bad reason is a 400 naming it, and changes nothing', async () => {
+    for (const payload of [{}, { reason: '' }, { reason: '   ' }, { reason: 'x'.repeat(201) }, { reason: 'a\r\nb' }, { reason: 'a\u0000b' }, { reason: 7 }, { reason: 'ok', extra: 1 }]) {
+      const res = await pause('mg.example.com', payload)
+      assert.equal(res.statusCode, 400, JSON.stringify(payload))
+      assert.equal(res.json().code, 'MQ_ERR_VALIDATION')
+      assert.match(res.json().message, /reason|extra|additional/, JSON.stringify(payload))
+    }
+    assert.equal(await stateOf('mg.example.com'), 'active')
+    assert.equal((await holdsUs.all()).size, 0)
+  })
+
+  test('a client pauses only its own domains; unknown is 404; no key is 401', async () => {
+    const forbidden = await pause('mg.example.eu', { reason: 'not yours' }, 'shop')
+    assert.equal(forbidden.statusCode, 403)
+    assert.equal(await stateOf('mg.example.eu'), 'active', 'a refused pause changes nothing')
+    assert.equal((await pause('mg.unknown.com', { reason: 'x' })).statusCode, 404)
+    assert.equal((await stack.api.inject({ method: 'POST', url: '/v1/domains/mg.example.com/pause', payload: { reason: 'x' } })).statusCode, 401)
+    const own = await pause('mg.example.com', { reason: 'shop pauses itself' }, 'shop')
+    assert.equal(own.statusCode, 200)
+    assert.equal((await stack.api.inject({ method: 'POST', url: '/v1/domains/mg.example.com/resume', headers: stack.auth('shop') })).statusCode, 200)
+  })
+})

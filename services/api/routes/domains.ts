@@ -1,16 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Clock } from '../../../shared/clock.js'
 import type { ClientConfig, Config, DomainConfig, Region } from '../../../shared/config.js'
 import { HoldStore, type Hold } from '../../../shared/holds.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
 import { assertDomainAllowed } from '../plugins/auth.js'
-import { DomainListSchema, DomainParamsSchema, ResumedSchema, type DomainView } from '../schemas/admin.js'
+import { DomainListSchema, DomainParamsSchema, PausedSchema, PauseSchema, ResumedSchema, type DomainView } from '../schemas/admin.js'
 import { ErrorSchema } from '../schemas/message.js'
 
-export interface DomainsRouteOptions { config: Config, links: RegionLinks }
+export interface DomainsRouteOptions { config: Config, links: RegionLinks, clock: Clock }
 
-/** /v1/domains: configured domains with their hold state (never their keys), and resume. */
-export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = async (app, { config, links }) => {
+/** /v1/domains: configured domains with their hold state (never their keys), pause and resume. */
+export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = async (app, { config, links, clock }) => {
   app.addHook('onRequest', app.authenticate)
   // Holds live in each region's own Redis, as the worker writes them.
   const holds = new Map([...links.links.values()].map((l) => [l.region, new HoldStore(l)]))
@@ -29,18 +30,40 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
     return { domains: visible.map((d) => view(d, byRegion.get(d.region) ?? new Map())) }
   })
 
+  /** The configured domain a request names, if this client may use it. */
+  const domainOf = (client: ClientConfig, rawName: string): DomainConfig => {
+    const name = rawName.toLowerCase()
+    // Permission first: a restricted client learns nothing about domains it may not use.
+    assertDomainAllowed(client, name)
+    const domain = config.domains.get(name)
+    if (!domain) throw new HttpError('MQ_ERR_NOT_FOUND', `domain ${name}`)
+    return domain
+  }
+
+  // A hold set by hand has no fingerprint, so no worker restart lifts it: only a resume does. The
+  // worker defers the domain's messages as for an automatic hold, spending no attempts.
+  app.post('/v1/domains/:name/pause', {
+    schema: { params: DomainParamsSchema, body: PauseSchema, response: { 200: PausedSchema, '4xx': ErrorSchema } }
+  }, async (req) => {
+    const { name, region } = domainOf(req.client, req.params.name)
+    const reason = req.body.reason.trim()
+    if (reason === '') throw new HttpError('MQ_ERR_VALIDATION', 'body/reason must not be blank')
+    const store = holdsOf(region)
+    const now = clock.now()
+    if (await store.hold('domain', name, reason, now)) req.log.info({ domain: name, client: req.client.name, reason }, 'domain paused by hand')
+    // Already held: the first hold stands, as for automatic holds. Resumed in between: ours was it.
+    const hold = await store.get('domain', name) ?? { reason, since: new Date(now).toISOString() }
+    return { name, state: 'held' as const, hold: { reason: hold.reason, since: hold.since } }
+  })
+
   app.post('/v1/domains/:name/resume', {
     schema: { summary: 'Release a held domain (and its region)', params: DomainParamsSchema, response: { 200: ResumedSchema, '4xx': ErrorSchema } }
   }, async (req) => {
-    const name = req.params.name.toLowerCase()
-    // Permission first: a restricted client learns nothing about domains it may not use.
-    assertDomainAllowed(req.client, name)
-    const domain = config.domains.get(name)
-    if (!domain) throw new HttpError('MQ_ERR_NOT_FOUND', `domain ${name}`)
-    const store = holdsOf(domain.region)
+    const { name, region } = domainOf(req.client, req.params.name)
+    const store = holdsOf(region)
     await store.release('domain', name)
     // An operator asking to resume means "try again": a held region would keep the domain waiting.
-    await store.release('region', domain.region)
+    await store.release('region', region)
     return { name, state: 'active' as const }
   })
 }

@@ -54,3 +54,10 @@ export const DomainListSchema = Type.Object({ domains: Type.Array(DomainSchema) 
 export const DomainParamsSchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) })
 
 export const ResumedSchema = Type.Object({ name: Type.String(), state: Type.Literal('active') })
+
+/** POST /v1/domains/:name/pause. The reason is shown to operators and logged: one plain line. */
+export const PauseSchema = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\r\\n\\u0000]*$', description: 'why the domain is paused; no CR, LF or NUL' })
+}, { additionalProperties: false })
+
+export const PausedSchema = Type.Object({ name: Type.String(), state: Type.Literal('held'), hold: HoldSchema })
