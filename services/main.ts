@@ -61,6 +61,7 @@ if (privateRedisWanted(redisGiven) || (!redisGiven && !(await answers('127.0.0.1
     .catch((err: Error) => fail(err.message))
   running.push(() => server.stop())
   redis = server
+  say(`started a private redis-server on ${redis.url} (data in .data/redis)`)
 }
 let config = loadConfigOrExit(redis ? { REDIS_URL: redis.url } : {})
 let simulator: Simulator | null = null

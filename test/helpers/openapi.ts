@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify'
 
 export interface RouteRef { method: string, path: string }
 
-/** Pages and assets of the OpenAPI UI itself: not part of the API it describes. */
-const NOT_API = /^\/docs(\/|$)/
+/** Pages and assets of the OpenAPI UI, and the dashboard's assets: not part of the API they describe. */
+const NOT_API = /^\/docs(\/|$)|^\/dashboard\//
 
 /**
  * Every route the app registered, from Fastify's own route tree (`printRoutes`), as OpenAPI

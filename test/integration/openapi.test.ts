@@ -72,8 +72,8 @@ test('every operation is tagged, summarised and documents its error answers', ()
     assert.ok(spec.tags?.some((t) => t.name === o.tags?.[0]), `${name}'s tag is described`)
     assert.ok(o.summary, `${name} has a summary`)
     const errors = Object.keys(o.responses).filter((s) => /^[45]/.test(s))
-    // Probes answer their own state, not the error shape.
-    if (['/healthz', '/readyz', '/metrics'].includes(path)) continue
+    // Probes answer their own state, and the dashboard is a page, not the error shape.
+    if (['/healthz', '/readyz', '/metrics', '/dashboard'].includes(path)) continue
     assert.ok(errors.length > 0, `${name} documents an error answer`)
     for (const status of errors) {
       const json = o.responses[status]?.content?.['application/json']?.schema
@@ -82,7 +82,7 @@ test('every operation is tagged, summarised and documents its error answers', ()
   }
   // Routes that need a client key say so, and document its refusal.
   for (const [method, path, o] of operations()) {
-    const open = ['/healthz', '/readyz', '/metrics', '/v1/webhooks/mailgun'].includes(path)
+    const open = ['/healthz', '/readyz', '/metrics', '/dashboard', '/v1/webhooks/mailgun'].includes(path)
     assert.equal(o.security !== undefined && o.security.length === 0, open, `${method} ${path}: ${open ? 'no' : 'a'} client key`)
     if (!open) assert.ok(o.responses['401'] ?? o.responses['4XX'], `${method} ${path} documents 401`)
   }

@@ -21,11 +21,11 @@ const TAGS: ReadonlyArray<{ name: string, description: string, paths: RegExp }> 
   { name: 'domains', description: 'Configured domains, their holds, and releasing them', paths: /^\/v1\/domains(\/|$)/ },
   { name: 'mailgun', description: 'Mailgun-compatible drop-in: what official Mailgun SDKs call', paths: /^\/v3\// },
   { name: 'webhooks', description: 'Mailgun event webhooks (signed, no client key)', paths: /^\/v1\/webhooks\// },
-  { name: 'operations', description: 'Probes and Prometheus metrics (no client key)', paths: /^\/(healthz|readyz|metrics)$/ }
+  { name: 'operations', description: 'Probes, Prometheus metrics and the dashboard page (no client key)', paths: /^\/(healthz|readyz|metrics|dashboard)$/ }
 ]
 
 /** Routes that never touch Redis, so never answer 503 for it. */
-const WITHOUT_REDIS = /^\/(healthz|metrics)$/
+const WITHOUT_REDIS = /^\/(healthz|metrics|dashboard)$/
 
 /**
  * The schema /docs shows for a route: its `documentedBody` as the body, a tag from its path, and

@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
+
+const dashboardDocs = {
+  security: [],
+  summary: 'The operator\'s dashboard (HTML)',
+  description: 'A page that signs in with a client key and shows domains, messages by state, failures and a message finder through this API.',
+  response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } }
+}
 
 /** The page's files: beside the sources in development, copied next to the build by `npm run build`. */
 const ASSETS = fileURLToPath(new URL('../dashboard/', import.meta.url))
@@ -29,7 +36,8 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
     })
   })
   await app.register(fastifyStatic, { root: ASSETS, prefix: '/dashboard/', index: false, wildcard: false, cacheControl: false })
-  for (const url of ['/dashboard', '/dashboard/']) {
-    app.get(url, { schema: { hide: true } }, async (_req, reply) => await reply.sendFile('index.html'))
-  }
+  const page = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => await reply.sendFile('index.html')
+  app.get('/dashboard', { schema: dashboardDocs }, page)
+  // The same page; its files (/dashboard/app.js, …) are its assets, not API routes.
+  app.get('/dashboard/', { schema: { hide: true } }, page)
 }

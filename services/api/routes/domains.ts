@@ -43,7 +43,7 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
   // A hold set by hand has no fingerprint, so no worker restart lifts it: only a resume does. The
   // worker defers the domain's messages as for an automatic hold, spending no attempts.
   app.post('/v1/domains/:name/pause', {
-    schema: { params: DomainParamsSchema, body: PauseSchema, response: { 200: PausedSchema, '4xx': ErrorSchema } }
+    schema: { summary: 'Hold a domain by hand until it is resumed', params: DomainParamsSchema, body: PauseSchema, response: { 200: PausedSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const { name, region } = domainOf(req.client, req.params.name)
     const reason = req.body.reason.trim()
