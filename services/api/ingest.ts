@@ -4,19 +4,23 @@ import type { JobData } from '../../shared/queues.js'
 import type { Accepted, MessageInput } from './schemas/message.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
-import { checkMessageRules, instantOf, mailgunFields } from './mailgun-fields.js'
+import { checkedMailgunFields, instantOf } from './mailgun-fields.js'
+import { within } from './validation/labels.js'
 
-/** A validated native message → the job that carries it. Throws HttpError (400/403) for what the schema could not say. */
-export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number): JobData {
+/**
+ * A validated native message → the job that carries it. Throws HttpError (400/403/413) for what
+ * the schema could not say; `root` names a batch item in errors (`messages[4]`).
+ */
+export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, root = ''): JobData {
   const domain = m.domain.toLowerCase()
   assertDomainAllowed(client, domain)
   const domainConfig = config.domains.get(domain)
   if (!domainConfig) throw new HttpError('MQ_ERR_VALIDATION', `domain "${m.domain}" is not configured`)
-  checkMessageRules(m)
   const uuid = randomUUID()
   const messageId = `<${uuid}@${domain}>`
-  const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, 'sendAt') : null
-  return newJob(domainConfig, uuid, now, { messageId, sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...mailgunFields(m) })
+  const fields = checkedMailgunFields(m, messageId, root)
+  const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, within(root, 'sendAt')) : null
+  return newJob(domainConfig, uuid, now, { messageId, sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...fields })
 }
 
 /**

@@ -4,7 +4,9 @@ import type { FileData, JobData } from '../../shared/queues.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
 import { newJob } from './ingest.js'
-import { MAX_RECIPIENTS } from './mailgun-fields.js'
+import { refusalError } from './mailgun-fields.js'
+import { checkSendFields } from './validation/fields.js'
+import { nameLabel } from './validation/labels.js'
 
 /** A Mailgun-compatible request (/v3/:domain/messages[.mime]) as parsed form parts. */
 export interface MailgunForm {
@@ -14,10 +16,10 @@ export interface MailgunForm {
   files: FileData[]
 }
 
-const MESSAGE_ID = /^<[^<>\s@]+@[^<>\s@]+>$/
+/** RFC 5322 §3.6.4 msg-id, printable ASCII only: a caller's own Message-Id that is not one is replaced by ours. */
+const MESSAGE_ID = /^<[!-;=?A-~]+@[!-;=?A-~]+>$/
 
 const values = (form: MailgunForm, name: string): string[] => form.fields.filter(([k]) => k === name).map(([, v]) => v)
-const recipients = (list: string[]): number => list.reduce((n, v) => n + v.split(',').filter((s) => s.trim()).length, 0)
 
 /** Mailgun's own 400s (mailgun-api.md §3), so a drop-in client sees the answers it knows. */
 function mailgunProblem (form: MailgunForm): string | null {
@@ -29,15 +31,13 @@ function mailgunProblem (form: MailgunForm): string | null {
   if (form.endpoint === 'messages' && !['text', 'html', 'amp-html', 'template'].some((k) => values(form, k).length > 0)) {
     return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
   }
-  if (recipients(values(form, 'to')) + recipients(values(form, 'cc')) + recipients(values(form, 'bcc')) > MAX_RECIPIENTS) {
-    return `Too many recipients, max is ${MAX_RECIPIENTS}`
-  }
   return null
 }
 
 /**
- * A drop-in request → its job. The fields go to Mailgun as given; a valid h:Message-Id of the
- * caller's is kept (Mailgun honours it too), otherwise ours is added.
+ * A drop-in request → its job, once its fields pass every rule (validation/fields.ts). The fields
+ * go to Mailgun as given; a valid h:Message-Id of the caller's is kept (Mailgun honours it too),
+ * otherwise ours is added.
  */
 export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, config: Config, now: number): JobData {
   const domain = form.domain.toLowerCase()
@@ -50,5 +50,10 @@ export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, con
   const given = form.fields.find(([k, v]) => k.toLowerCase() === 'h:message-id' && MESSAGE_ID.test(v.trim()))?.[1].trim()
   const messageId = given ?? `<${uuid}@${domain}>`
   const fields = form.fields.filter(([k]) => k.toLowerCase() !== 'h:message-id')
+  const refusal = checkSendFields(fields, form.files, messageId, {
+    field: (i) => nameLabel(fields[i]?.[0] ?? ''),
+    file: (i) => form.files[i]?.field ?? 'file'
+  })
+  if (refusal) throw refusalError(refusal)
   return newJob(domainConfig, uuid, now, { messageId, sendAt: null, lane: 'transactional', endpoint: form.endpoint, fields, files: form.files })
 }

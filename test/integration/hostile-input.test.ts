@@ -49,7 +49,7 @@ test('/v1/messages refuses variables nested 10,000 deep with a 400', async () =>
   const payload = `{"domain":"${DOMAIN}","from":"shop@${DOMAIN}","to":["user@example.com"],"text":"hi","variables":{"deep":` +
     '['.repeat(10_000) + ']'.repeat(10_000) + '}}'
   const res = await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: { ...stack.auth(), 'content-type': 'application/json' }, payload })
-  refused(res, 400, 'variables.deep')
+  refused(res, 400, /^variables\.deep\[0\]/)
 })
 
 const v3Attacks: Array<[string, Record<string, string>, string]> = [
