@@ -19,14 +19,22 @@ export class MultipartBody {
 
 const FILE_FIELDS = new Set(['attachment', 'inline', 'message'])
 const BODY_FIELDS = new Set(['text', 'html', 'amp-html'])
-/** Longer field names than this are refused rather than cut short (busboy's default would cut at 100). */
-const MAX_FIELD_NAME_BYTES = 1024
+/** RFC 7578 §4.7: parts go as they are; a Content-Transfer-Encoding would go unread and corrupt the value. */
+const PLAIN_TRANSFER = new Set(['7bit', '8bit', 'binary'])
+const MAX_PARTS = 10_000
 
 export const requestTooLarge = (): HttpError => new HttpError('MQ_ERR_TOO_LARGE', 'request size exceeds 52.4MiB limit')
 const messageTooLarge = (label: string): HttpError =>
   new HttpError('MQ_ERR_TOO_LARGE', `${label} brings the message (text, html, amp-html and files) over Mailgun's limit of ${MAX_MESSAGE_BYTES / 1_000_000} MB`)
 const malformed = (): HttpError => new HttpError('MQ_ERR_VALIDATION', 'malformed multipart/form-data request')
+const refuse = (message: string): HttpError => new HttpError('MQ_ERR_VALIDATION', message)
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * Every part is read as bytes (busboy's own text decoding turns a charset it does not know into
+ * garbage without a word): a part with a filename is a file, any other a field, read as UTF-8
+ * (RFC 7578 §5.1.2) and refused when it is not.
+ */
 export function readMultipart (payload: Readable, headers: IncomingHttpHeaders): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
     if (Number(headers['content-length']) > MAX_REQUEST_BYTES) return reject(requestTooLarge())
@@ -34,14 +42,15 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
     try {
       bb = new Busboy({
         headers: headers as IncomingHttpHeaders & { 'content-type': string },
-        limits: { fieldNameSize: MAX_FIELD_NAME_BYTES, fieldSize: MAX_MESSAGE_BYTES + 1, fileSize: MAX_MESSAGE_BYTES + 1, fields: 10_000, files: 1000 }
+        isPartAFile: () => true,
+        limits: { fileSize: MAX_REQUEST_BYTES, files: MAX_PARTS, parts: MAX_PARTS }
       })
     } catch {
       return reject(malformed()) // no boundary, or not multipart at all
     }
     const fields: Array<[string, string]> = []
     const files: FileData[] = []
-    const filesRead: Array<Promise<void>> = []
+    const partsRead: Array<Promise<void>> = []
     let requestBytes = 0
     let messageBytes = 0
     let settled = false
@@ -58,40 +67,42 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
       if (requestBytes > MAX_REQUEST_BYTES) fail(requestTooLarge())
     })
     payload.on('error', () => fail(malformed()))
-    bb.on('field', (name: string, value: string, nameTruncated: boolean, valueTruncated: boolean) => {
-      if (nameTruncated) return fail(new HttpError('MQ_ERR_VALIDATION', `a field name is longer than ${MAX_FIELD_NAME_BYTES} bytes`))
-      if (valueTruncated) return fail(messageTooLarge(nameLabel(name)))
-      if (BODY_FIELDS.has(name)) {
-        messageBytes += Buffer.byteLength(value)
-        if (messageBytes > MAX_MESSAGE_BYTES) return fail(messageTooLarge(name))
-      }
-      fields.push([name, value])
-    })
-    bb.on('file', (name: string, stream: Readable, filename: string | undefined, _encoding: string, mime: string) => {
-      if (!FILE_FIELDS.has(name)) {
-        stream.resume()
-        return fail(new HttpError('MQ_ERR_VALIDATION', `unexpected file field ${nameLabel(name)}`))
-      }
-      const file: FileData = { field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: '' }
-      files.push(file)
+    bb.on('file', (name: string, stream: Readable, filename: string | undefined, transfer: string, mime: string) => {
+      const label = nameLabel(name)
+      const isFile = filename !== undefined
+      if (!PLAIN_TRANSFER.has(transfer)) fail(refuse(`${label} has Content-Transfer-Encoding ${JSON.stringify(transfer)}: parts are sent as they are (RFC 7578 §4.7)`))
+      else if (isFile && !FILE_FIELDS.has(name)) fail(refuse(`unexpected file field ${label}`))
+      if (settled) return void stream.resume()
+      const counts = isFile || BODY_FIELDS.has(name) // toward the message size
+      const slot = fields.length
+      if (!isFile) fields.push([name, ''])
       const chunks: Buffer[] = []
       stream.on('data', (chunk: Buffer) => {
-        messageBytes += chunk.length
-        if (messageBytes > MAX_MESSAGE_BYTES) fail(messageTooLarge(name))
+        if (counts) messageBytes += chunk.length
+        if (messageBytes > MAX_MESSAGE_BYTES) fail(messageTooLarge(label))
         else if (!settled) chunks.push(chunk)
       })
-      filesRead.push(new Promise((done) => stream.once('end', () => {
-        file.content = Buffer.concat(chunks).toString('base64')
+      partsRead.push(new Promise((done) => stream.once('end', () => {
+        if (!settled) {
+          const bytes = Buffer.concat(chunks)
+          if (isFile) files.push({ field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: bytes.toString('base64') })
+          else {
+            try {
+              (fields[slot] as [string, string])[1] = utf8.decode(bytes)
+            } catch {
+              fail(refuse(`${label} is not valid UTF-8`))
+            }
+          }
+        }
         done()
       })))
     })
-    const tooMany = (what: string) => () => fail(new HttpError('MQ_ERR_VALIDATION', `too many ${what} in one request`))
-    bb.on('partsLimit', tooMany('parts'))
-    bb.on('filesLimit', tooMany('files'))
-    bb.on('fieldsLimit', tooMany('fields'))
+    const tooMany = (): void => fail(refuse(`a request holds at most ${MAX_PARTS} parts`))
+    bb.on('partsLimit', tooMany)
+    bb.on('filesLimit', tooMany)
     bb.on('error', () => fail(malformed()))
     bb.on('finish', () => {
-      void Promise.all(filesRead).then(() => {
+      void Promise.all(partsRead).then(() => {
         if (settled) return
         settled = true
         resolve(new MultipartBody(fields, files))
