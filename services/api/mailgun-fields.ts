@@ -4,8 +4,10 @@ import type { MessageInput } from './schemas/message.js'
 import { HttpError } from './errors.js'
 import { checkSendFields, type Refusal } from './validation/fields.js'
 import { keyLabel, within } from './validation/labels.js'
+import { isBlank } from './validation/text.js'
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no')
+const given = (value: string | undefined): boolean => !isBlank(value)
 
 /** Mailgun form fields, and the caller's name of each (for errors only; not kept). */
 interface Fields {
@@ -62,10 +64,10 @@ function mailgunFields (m: MessageInput, root: string): Fields {
  * native API's own; `root` names a batch item (`messages[4]`). Throws HttpError 400 or 413.
  */
 export function checkedMailgunFields (m: MessageInput, messageId: string, root = ''): Pick<Fields, 'fields' | 'files'> {
-  if (m.text === undefined && m.html === undefined && m.ampHtml === undefined && m.template === undefined) {
-    throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'text')}: one of text, html, ampHtml or template is required`)
+  if (!given(m.text) && !given(m.html) && !given(m.ampHtml) && !given(m.template)) {
+    throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'text')}: one of text, html, ampHtml or template is required (and not blank)`)
   }
-  if (m.html !== undefined && m.template !== undefined) throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'template')} cannot be given with html`)
+  if (given(m.html) && given(m.template)) throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'template')} cannot be given with html`)
   if (m.templateVersion !== undefined && m.template === undefined) throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'templateVersion')} needs template`)
   const out = mailgunFields(m, root)
   const refusal = checkSendFields(out.fields, out.files, messageId, {

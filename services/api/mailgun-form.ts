@@ -7,6 +7,7 @@ import { newJob } from './ingest.js'
 import { refusalError } from './mailgun-fields.js'
 import { checkSendFields } from './validation/fields.js'
 import { nameLabel } from './validation/labels.js'
+import { isBlank } from './validation/text.js'
 
 /** A Mailgun-compatible request (/v3/:domain/messages[.mime]) as parsed form parts. */
 export interface MailgunForm {
@@ -20,6 +21,7 @@ export interface MailgunForm {
 const MESSAGE_ID = /^<[!-;=?A-~]+@[!-;=?A-~]+>$/
 
 const values = (form: MailgunForm, name: string): string[] => form.fields.filter(([k]) => k === name).map(([, v]) => v)
+const given = (form: MailgunForm, name: string): boolean => values(form, name).some((v) => !isBlank(v))
 
 /** Mailgun's own 400s (mailgun-api.md §3), so a drop-in client sees the answers it knows. */
 function mailgunProblem (form: MailgunForm): string | null {
@@ -28,9 +30,10 @@ function mailgunProblem (form: MailgunForm): string | null {
   if (form.endpoint === 'messages.mime' && !form.files.some((f) => f.field === 'message')) {
     return values(form, 'message').length > 0 ? "'message' parameter is not a file" : 'message parameter is missing'
   }
-  if (form.endpoint === 'messages' && !['text', 'html', 'amp-html', 'template'].some((k) => values(form, k).length > 0)) {
+  if (form.endpoint === 'messages' && !['text', 'html', 'amp-html', 'template'].some((k) => given(form, k))) {
     return "Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified"
   }
+  if (given(form, 'html') && given(form, 'template')) return "Only one parameters 'html' or 'template' is allowed"
   return null
 }
 
@@ -47,8 +50,8 @@ export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, con
   const problem = mailgunProblem(form)
   if (problem) throw new HttpError('MQ_ERR_VALIDATION', problem)
   const uuid = randomUUID()
-  const given = form.fields.find(([k, v]) => k.toLowerCase() === 'h:message-id' && MESSAGE_ID.test(v.trim()))?.[1].trim()
-  const messageId = given ?? `<${uuid}@${domain}>`
+  const callers = form.fields.find(([k, v]) => k.toLowerCase() === 'h:message-id' && MESSAGE_ID.test(v.trim()))?.[1].trim()
+  const messageId = callers ?? `<${uuid}@${domain}>`
   const fields = form.fields.filter(([k]) => k.toLowerCase() !== 'h:message-id')
   const refusal = checkSendFields(fields, form.files, messageId, {
     field: (i) => nameLabel(fields[i]?.[0] ?? ''),

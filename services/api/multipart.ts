@@ -67,7 +67,11 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
       if (requestBytes > MAX_REQUEST_BYTES) fail(requestTooLarge())
     })
     payload.on('error', () => fail(malformed()))
-    bb.on('file', (name: string, stream: Readable, filename: string | undefined, transfer: string, mime: string) => {
+    bb.on('file', (name: string | undefined, stream: Readable, filename: string | undefined, transfer: string, mime: string) => {
+      if (!name) {
+        stream.resume()
+        return fail(refuse('a part has no name (Content-Disposition: form-data; name="…")'))
+      }
       const label = nameLabel(name)
       const isFile = filename !== undefined
       if (!PLAIN_TRANSFER.has(transfer)) fail(refuse(`${label} has Content-Transfer-Encoding ${JSON.stringify(transfer)}: parts are sent as they are (RFC 7578 §4.7)`))
@@ -77,6 +81,7 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
       const slot = fields.length
       if (!isFile) fields.push([name, ''])
       const chunks: Buffer[] = []
+      stream.on('error', () => fail(malformed())) // a part cut short ("Part terminated early")
       stream.on('data', (chunk: Buffer) => {
         if (counts) messageBytes += chunk.length
         if (messageBytes > MAX_MESSAGE_BYTES) fail(messageTooLarge(label))

@@ -122,6 +122,12 @@ test('broken bodies are a 400, never a 5xx: truncated or mis-encoded multipart, 
   const latin1 = await multipart(Buffer.concat([Buffer.from(head + `--${boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n`), Buffer.from([0x68, 0xe9]), Buffer.from(`\r\n--${boundary}--\r\n`)]))
   assert.deepEqual([latin1.statusCode, messageOf(latin1.body)], [400, 'text is not valid UTF-8'])
 
+  // Found by the fuzz test: a part without a name was a 500, a file part cut short an uncaught error.
+  const nameless = await multipart(head + `--${boundary}\r\nContent-Disposition: form-data\r\n\r\nx\r\n--${boundary}--\r\n`)
+  assert.deepEqual([nameless.statusCode, messageOf(nameless.body)], [400, 'a part has no name (Content-Disposition: form-data; name="…")'])
+  const cutFile = await multipart(head + `--${boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="a.txt"\r\n\r\nabc`)
+  assert.deepEqual([cutFile.statusCode, messageOf(cutFile.body)], [400, 'malformed multipart/form-data request'])
+
   const json = await stack.api.inject({ method: 'POST', url: `/v3/${DOMAIN}/messages`, payload: { to: 'a@example.com' }, headers: basicAuth() })
   assert.equal(json.statusCode, 415)
   const badJson = await stack.api.inject({ method: 'POST', url: '/v1/messages', payload: '{"domain":', headers: { ...stack.auth(), 'content-type': 'application/json' } })

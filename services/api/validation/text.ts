@@ -28,3 +28,8 @@ export function textProblem (value: string): string | null {
   const found = NOT_IN_TEXT.exec(value)
   return found ? describe(found[0]) : null
 }
+
+/** Mailgun takes a blank value for no value: a `text` of spaces is "no text". */
+export function isBlank (value: string | undefined): boolean {
+  return value === undefined || value.trim() === ''
+}
