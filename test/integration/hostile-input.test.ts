@@ -8,7 +8,7 @@ import { eventually, message, startStack, type Stack } from '../helpers/stack.js
 const DOMAIN = 'mg.example.com'
 let stack: Stack
 before(async () => {
-  stack = await startStack({ domains: [{ name: DOMAIN, region: 'us' }, { name: 'keyless.example.com', region: 'us', webhookKey: false }] })
+  stack = await startStack({ domains: [{ name: DOMAIN, region: 'us' }, { name: 'keyless.example.com', region: 'us', webhookKey: false }, { name: 'redirect.example.com', region: 'us' }] })
 })
 after(async () => { await stack.close() })
 
@@ -129,4 +129,17 @@ test('a webhook event for a domain without a signing key, signed with another do
     return r.status === 'sent' ? r : undefined
   }, 'the keyless domain\'s message sent')
   assert.deepEqual(record.events, [])
+})
+
+test('a redirect from the Mailgun side is never followed: the sending key would go wherever Location says', async () => {
+  // A domain of its own, so no message of another test meets the fault.
+  const domain = 'redirect.example.com'
+  stack.sims.us.addFault({ status: 302, count: 1, domain, headers: { location: `${stack.sims.eu.url}/v3/${domain}/messages` }, body: '' })
+  const accepted = (await postV1(message(domain))).json() as { id: string }
+  const record = await eventually(async () => {
+    const r = (await stack.api.inject({ url: `/v1/messages/${accepted.id}`, headers: stack.auth() })).json()
+    return r.status === 'failed' ? r : undefined
+  }, 'the redirected message failed')
+  assert.match(record.error, /^HTTP 302/)
+  assert.equal(stack.sims.eu.requests(), 0)
 })
