@@ -75,6 +75,7 @@ test('limits helpers', () => {
 
 test('tooDeep: the path to the first place past the limit, in one pass, before parsing', () => {
   assert.equal(tooDeep('{"a":[{"b":1}],"c":"[[[[[[["}'), null) // brackets inside strings do not count
+  assert.equal(tooDeep('{"a":"x\\"[[[[","b\\\\":[[1]]}', 2), 'b\\[0]') // an escaped quote, an escaped backslash
   assert.equal(tooDeep('[[[1]]]', 3), null)
   assert.equal(tooDeep('[[[[1]]]]', 3), '[0][0][0]')
   assert.equal(tooDeep('{"x":1,"messages":[{},{"variables":{"d \\"q":[[[]]]}}]}', 5), 'messages[1].variables["d \\"q"][0]')
