@@ -11,6 +11,12 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   REDIS_URL_US: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_URL_EU: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Redis Cluster seed nodes, `host:port,host:port` or `redis://user:pass@host:port,…`; replaces REDIS_URL. */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_CLUSTER_NODES_US: Type.Optional(Type.String({ minLength: 1 })),
+  REDIS_CLUSTER_NODES_EU: Type.Optional(Type.String({ minLength: 1 })),
+  /** BullMQ queues per region, each in its own hash slot (spread over a cluster's masters). */
+  QUEUE_PARTITIONS: Type.Integer({ default: 1, minimum: 1, maximum: 256 }),
   /** API listen address; without it 0.0.0.0, or 127.0.0.1 in sandbox mode (no config file), see config.ts. */
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),

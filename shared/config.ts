@@ -2,7 +2,7 @@ import { hash } from 'node:crypto'
 import { isIPv4 } from 'node:net'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import { EnvSchema, FileSchema, type Region, type ConfigFile } from './config-schema.js'
+import { EnvSchema, FileSchema, type Env, type Region, type ConfigFile } from './config-schema.js'
 import { ConfigError } from './errors.js'
 import { Secret } from './secret.js'
 import { describeSchemaError } from './schema-errors.js'
@@ -18,6 +18,20 @@ export interface DomainConfig {
   readonly ratePerSecond: number | null
 }
 
+/** A Redis Cluster seed node. */
+export interface ClusterNode { readonly host: string, readonly port: number }
+
+/** Where a region's queue and records live: one Redis, or a Redis Cluster. */
+export type RedisTarget =
+  | { readonly kind: 'single', readonly url: string }
+  | {
+    readonly kind: 'cluster'
+    readonly nodes: readonly ClusterNode[]
+    readonly username?: string
+    readonly password?: Secret
+    readonly tls: boolean
+  }
+
 export interface ClientConfig {
   readonly name: string
   /** SHA-256 of the client key; the key itself is never kept. */
@@ -31,7 +45,9 @@ export interface ClientConfig {
 export interface Config {
   /** The senders file in use; null = none found (npm start then runs sandbox mode). */
   readonly configFile: string | null
-  readonly redisUrl: Readonly<Record<Region, string>>
+  readonly redis: Readonly<Record<Region, RedisTarget>>
+  /** BullMQ queues per region (QUEUE_PARTITIONS). */
+  readonly queuePartitions: number
   readonly host: string
   readonly port: number
   readonly mailgunBase: Readonly<Record<Region, string>>
@@ -70,10 +86,10 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
   const text = readFile(file)
   if (text === null && e.CONFIG_FILE) throw new ConfigError(`${file}: file not found (CONFIG_FILE)`)
   const senders = text === null ? { clients: [], domains: new Map<string, DomainConfig>() } : parseFile(file, text, env)
-  const base = e.REDIS_URL
   return deepFreeze({
     configFile: text === null ? null : file,
-    redisUrl: { us: e.REDIS_URL_US ?? base, eu: e.REDIS_URL_EU ?? base },
+    redis: { us: redisTarget(e, 'US'), eu: redisTarget(e, 'EU') },
+    queuePartitions: e.QUEUE_PARTITIONS,
     // Sandbox mode runs a generated key against the simulator: on every interface it would be an
     // open relay, and a habit carried to production. HOST opens it on purpose.
     host: e.HOST ?? (text === null ? '127.0.0.1' : '0.0.0.0'),
@@ -93,6 +109,40 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     prefix: e.MAILQUEUE_PREFIX,
     ...senders
   })
+}
+
+/** A region's Redis: its own cluster nodes, else the shared ones, else its own URL, else REDIS_URL. */
+function redisTarget (e: Env, region: 'US' | 'EU'): RedisTarget {
+  const nodesVar = e[`REDIS_CLUSTER_NODES_${region}`] !== undefined ? `REDIS_CLUSTER_NODES_${region}` as const : 'REDIS_CLUSTER_NODES' as const
+  const nodes = e[nodesVar]
+  if (nodes !== undefined) return clusterTarget(nodes, nodesVar)
+  return { kind: 'single', url: e[`REDIS_URL_${region}`] ?? e.REDIS_URL }
+}
+
+/** `host:port,host:port` or `redis[s]://[user:pass@]host:port,…`; every node shares one set of credentials. */
+function clusterTarget (list: string, variable: string): RedisTarget {
+  const seeds = list.split(',').map((s) => s.trim()).filter(Boolean).map((seed) => {
+    let url: URL
+    try {
+      url = new URL(/^rediss?:\/\//.test(seed) ? seed : `redis://${seed}`)
+    } catch {
+      throw new ConfigError(`environment: ${variable} has a node that is not host:port or a redis:// URL: "${seed.replace(/\/\/[^@/]*@/, '//…@')}"`)
+    }
+    if (!url.hostname || !url.port) throw new ConfigError(`environment: ${variable} needs host:port for every node`)
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), username: decodeURIComponent(url.username), password: decodeURIComponent(url.password), tls: url.protocol === 'rediss:' }
+  })
+  if (seeds.length === 0) throw new ConfigError(`environment: ${variable} lists no node`)
+  const [first] = seeds as [typeof seeds[number]]
+  if (seeds.some((s) => s.username !== first.username || s.password !== first.password || s.tls !== first.tls)) {
+    throw new ConfigError(`environment: ${variable}: every node must use the same scheme and credentials`)
+  }
+  return {
+    kind: 'cluster',
+    nodes: seeds.map(({ host, port }) => ({ host, port })),
+    ...(first.username ? { username: first.username } : {}),
+    ...(first.password ? { password: new Secret(first.password) } : {}),
+    tls: first.tls
+  }
 }
 
 function parseFile (file: string, text: string, env: ConfigSources['env']): Pick<Config, 'clients' | 'domains'> {

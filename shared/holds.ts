@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis'
-import type { Queue } from 'bullmq'
-import type { Keys } from './keys.js'
-import type { StoredJob } from './queues.js'
+import type { RegionKeys } from './keys.js'
+import type { RedisClient } from './redis.js'
+import type { RegionLink } from './region-link.js'
 
 /** A paused domain (its key was rejected) or region (it keeps failing). */
 export interface Hold {
@@ -22,11 +21,13 @@ export type HoldScope = 'domain' | 'region'
  * state. Jobs deferred by a domain hold are remembered so a resume can send them at once.
  */
 export class HoldStore {
-  readonly #redis: Redis
-  readonly #keys: Keys
-  constructor (redis: Redis, keys: Keys) {
-    this.#redis = redis
-    this.#keys = keys
+  readonly #redis: RedisClient
+  readonly #keys: RegionKeys
+  readonly #link: Pick<RegionLink, 'partitionOf'>
+  constructor (link: Pick<RegionLink, 'storeRedis' | 'keys' | 'partitionOf'>) {
+    this.#redis = link.storeRedis
+    this.#keys = link.keys
+    this.#link = link
   }
 
   /** Sets a hold unless one is already there (the first reason and time win). */
@@ -54,12 +55,12 @@ export class HoldStore {
    * Lifts a hold; for a domain, the jobs it deferred are promoted so they send now. Returns false
    * when there was no such hold.
    */
-  async release (scope: HoldScope, name: string, queue: Queue<StoredJob>): Promise<boolean> {
+  async release (scope: HoldScope, name: string): Promise<boolean> {
     const removed = await this.#redis.hdel(this.#keys.holds, `${scope}:${name}`)
     if (scope === 'domain') {
       const ids = await this.#redis.smembers(this.#keys.heldJobs(name))
       await Promise.allSettled(ids.map(async (id) => {
-        const job = await queue.getJob(id)
+        const job = await this.#link.partitionOf(id)?.queue.getJob(id)
         if (job && await job.isDelayed()) await job.promote()
       }))
       if (ids.length > 0) await this.#redis.srem(this.#keys.heldJobs(name), ...ids)

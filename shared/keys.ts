@@ -1,43 +1,71 @@
 /**
- * Every Redis key mailqueue writes besides BullMQ's own (BullMQ uses the same prefix for its queue
- * keys). One place, so names never drift between the API and the worker.
+ * Every Redis key mailqueue writes besides BullMQ's own. One place, so names never drift between
+ * the API and the worker. Keys of a message (its record, events, index entries) live in its
+ * partition's space, the hash slot of its BullMQ queue, so one script can write them together
+ * with the job on a Redis Cluster; everything else is one key per command and may live anywhere.
  */
-export interface Keys {
-  readonly prefix: string
+
+/** Keys of one partition: `space` is `<prefix>` or `<prefix>:{<tag>}` (see shared/partitions.ts). */
+export interface PartitionKeys {
+  /** BullMQ's prefix for the partition's queue; every key below shares its hash slot. */
+  readonly space: string
   /** String: the record as JSON lines, one per outcome, oldest first (see recordOutcomes-3.lua). */
   record(id: string): string
   /** List: provider events from webhooks (JSON), oldest first. */
   events(id: string): string
-  /** String: the first answer given to (client, Idempotency-Key). */
-  idempotency(client: string, key: string): string
   /** Stream: every outcome (field `outcome`: the record's fields and the history entry it added, as JSON). */
   readonly outcomes: string
-  /** Hash: cluster-wide counters by `<what>|<region>|<domain>`, read by /metrics. */
+  /** Hash: counters by `<what>|<region>|<domain>`, read by /metrics. */
   readonly stats: string
+  /**
+   * Sorted set: ids of failed messages scored by failure time (epoch ms), for
+   * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
+   */
+  readonly failed: string
+}
+
+/** Keys of a region that are read and written one at a time (any hash slot). */
+export interface RegionKeys {
+  readonly prefix: string
+  /** String: the first answer given to (client, Idempotency-Key). */
+  idempotency(client: string, key: string): string
   /** Hash: `domain:<name>` / `region:<name>` → JSON hold ({reason, since}). */
   readonly holds: string
   /** Set: ids of jobs deferred because their domain is held, promoted on resume. */
   heldJobs(domain: string): string
-  /**
-   * Sorted set: ids of a region's failed messages scored by failure time (epoch ms), for
-   * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
-   */
-  failed(region: string): string
   /** String: epoch ms when a worker last finished a job of the region (the consumer heartbeat). */
-  progress(region: string): string
+  readonly progress: string
+  /** Hash: a domain's send-rate token bucket (see takeRateToken-1.lua). */
+  rate(domain: string): string
+  /** Hash: a client's ingest-rate token bucket (same script), in the first configured region only. */
+  clientRate(client: string): string
+  /** String: a webhook token already seen (replay guard). */
+  webhookToken(token: string): string
+  /** Set: every QUEUE_PARTITIONS value the region's messages were written with; workers serve them all. */
+  readonly layouts: string
 }
 
-export function createKeys (prefix: string): Keys {
+export function partitionKeys (space: string, region: string): PartitionKeys {
+  return {
+    space,
+    record: (id) => `${space}:rec:${id}`,
+    events: (id) => `${space}:ev:${id}`,
+    outcomes: `${space}:outcomes`,
+    stats: `${space}:stats`,
+    failed: `${space}:failed:${region}`
+  }
+}
+
+export function regionKeys (prefix: string, region: string): RegionKeys {
   return {
     prefix,
-    record: (id) => `${prefix}:rec:${id}`,
-    events: (id) => `${prefix}:ev:${id}`,
     idempotency: (client, key) => `${prefix}:idem:${client}:${key}`,
-    outcomes: `${prefix}:outcomes`,
-    stats: `${prefix}:stats`,
     holds: `${prefix}:holds`,
     heldJobs: (domain) => `${prefix}:held:${domain}`,
-    progress: (region) => `${prefix}:progress:${region}`,
-    failed: (region) => `${prefix}:failed:${region}`
+    progress: `${prefix}:progress:${region}`,
+    rate: (domain) => `${prefix}:rate:${domain}`,
+    clientRate: (client) => `${prefix}:client-rate:${client}`,
+    webhookToken: (token) => `${prefix}:webhook-token:${token}`,
+    layouts: `${prefix}:layouts:${region}`
   }
 }

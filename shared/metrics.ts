@@ -23,22 +23,23 @@ export function createMetrics (links: RegionLinks): Metrics {
     name: 'mailqueue_outcomes', help: 'Outcomes recorded by all workers (sent, failed, retrying, held, cancelled, queued), by domain and region', labelNames: ['status', 'region', 'domain'] as const, registers: [registry],
     async collect () {
       this.reset()
-      await Promise.all([...links.links.values()].map(async (l) => {
-        const stats = await l.storeRedis.hgetall(l.keys.stats)
-        for (const [field, n] of Object.entries(stats)) {
-          const [status = '', region = '', domain = ''] = field.split('|')
-          this.set({ status, region, domain }, Number(n))
-        }
-      }))
+      const totals = new Map<string, number>()
+      await Promise.all([...links.links.values()].flatMap((l) => l.partitions().map(async (p) => {
+        for (const [field, n] of Object.entries(await l.storeRedis.hgetall(p.keys.stats))) totals.set(field, (totals.get(field) ?? 0) + Number(n))
+      })))
+      for (const [field, n] of totals) {
+        const [status = '', region = '', domain = ''] = field.split('|')
+        this.set({ status, region, domain }, n)
+      }
     }
   })
   new Gauge({
     name: 'mailqueue_queue_depth', help: 'Jobs in the queue by state', labelNames: ['region', 'state'] as const, registers: [registry],
     async collect () {
       this.reset()
-      await Promise.all([...links.links.values()].map(async (l) => {
-        const counts = await l.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed')
-        for (const [state, n] of Object.entries(counts)) this.set({ region: l.region, state }, n)
+      await Promise.all([...links.links.values()].flatMap((l) => l.partitions()).map(async (p) => {
+        const counts = await p.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed')
+        for (const [state, n] of Object.entries(counts)) this.inc({ region: p.region, state }, n)
       }))
     }
   })

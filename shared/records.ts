@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis'
 import type { Job } from 'bullmq'
 import { toIso as iso } from './dates/index.js'
-import type { Keys } from './keys.js'
+import type { PartitionKeys } from './keys.js'
 import { luaScript } from './lua/index.js'
 import { jobDataOf, type JobData, type StoredJob } from './queues.js'
 import type { Region } from './config-schema.js'
+import type { RedisClient } from './redis.js'
 
 export type Status = 'queued' | 'scheduled' | 'sending' | 'retrying' | 'held' | 'sent' | 'failed' | 'cancelled'
 export const FINAL_STATUSES: ReadonlySet<Status> = new Set(['sent', 'failed', 'cancelled'])
@@ -94,14 +94,14 @@ type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysTh
 
 export interface RecordStoreOptions {
   /** Reads and provider events. Not the queue connection: every pipeline there copies BullMQ's scripts. */
-  redis: Redis
+  redis: RedisClient
   /**
    * Outcome writes: the connection BullMQ moves this region's jobs on. Redis runs one connection's
    * commands in order, so an outcome written ahead of a job's move is stored before the move.
    */
-  queueRedis: Redis
-  keys: Keys
-  region: Region
+  queueRedis: RedisClient
+  /** The keys of the store's partition: every record it writes lives in that hash slot. */
+  keys: PartitionKeys
   outcomeTtlDays: number
 }
 
@@ -118,17 +118,15 @@ interface PendingWrite {
  * script call.
  */
 export class RecordStore {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
   readonly #queueRedis: RecordCommands
-  readonly #keys: Keys
-  readonly #failed: string
+  readonly #keys: PartitionKeys
   readonly #ttlMs: number
   #pending: PendingWrite[] = []
 
   constructor (o: RecordStoreOptions) {
     this.#redis = o.redis
     this.#keys = o.keys
-    this.#failed = o.keys.failed(o.region)
     this.#ttlMs = Math.round(o.outcomeTtlDays * 86_400_000)
     if (!(RECORD_OUTCOMES in o.queueRedis)) o.queueRedis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-3.lua') })
     this.#queueRedis = o.queueRedis as unknown as RecordCommands
@@ -161,7 +159,7 @@ export class RecordStore {
   async #flush (): Promise<void> {
     const batch = this.#pending
     this.#pending = []
-    const keys: string[] = [this.#keys.outcomes, this.#keys.stats, this.#failed]
+    const keys: string[] = [this.#keys.outcomes, this.#keys.stats, this.#keys.failed]
     const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
     const counters = new Map<string, number>()
     for (const { outcome: o } of batch) {
@@ -210,7 +208,7 @@ export class RecordStore {
    * at most `count` of them (all when omitted).
    */
   async failedRange (max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
-    const key = this.#failed
+    const key = this.#keys.failed
     const raw = count === undefined
       ? await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES')
       : await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, count)

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from './config.js'
 
 /**
  * producer: the API's connections. No offline queue and short timeouts, so ingestion answers 503
@@ -22,11 +23,33 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   }
 }
 
-export function createRedis (url: string, role: RedisRole, name: string): Redis {
-  const redis = new Redis(url, { ...ROLE_OPTIONS[role], connectionName: `mailqueue:${name}`, lazyConnect: false })
+/** A connection to one Redis or to a Redis Cluster; BullMQ and every store take either. */
+export type RedisClient = Redis | Cluster
+
+export function createRedis (target: RedisTarget, role: RedisRole, name: string): RedisClient {
+  const options: RedisOptions = { ...ROLE_OPTIONS[role], connectionName: `mailqueue:${name}`, lazyConnect: false }
+  // The offline queue and retry strategy of a cluster are its own options, not its nodes'.
+  const { enableOfflineQueue, retryStrategy, ...nodeOptions } = options
+  const redis = target.kind === 'single'
+    ? new Redis(target.url, options)
+    : new Cluster(target.nodes.map((n) => ({ ...n })), {
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
+      redisOptions: {
+        ...nodeOptions,
+        ...(target.username ? { username: target.username } : {}),
+        ...(target.password ? { password: target.password.reveal() } : {}),
+        ...(target.tls ? { tls: {} } : {})
+      }
+    })
   // Errors surface through commands and /readyz; an unhandled 'error' event would crash the process.
   redis.on('error', () => {})
   return redis
+}
+
+/** The masters of a cluster, or the one Redis: where a per-server check (INFO, CONFIG) must go. */
+export function serversOf (redis: RedisClient): Redis[] {
+  return redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis]
 }
 
 /**

@@ -3,7 +3,7 @@ import { addPrioritizedJob } from 'bullmq/dist/esm/scripts/addPrioritizedJob-9.j
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js'
 import { luaScript } from '../../shared/lua/index.js'
 import { LANE_PRIORITY, storedJob, type JobData, type JobPolicy } from '../../shared/queues.js'
-import type { RegionLink } from '../../shared/region-link.js'
+import type { Partition } from '../../shared/region-link.js'
 
 const ADD_JOBS = 'mqAddJobs'
 type AddJobsCommand = Record<typeof ADD_JOBS, (...keysThenArgs: Array<string | number>) => Promise<string[]>>
@@ -20,15 +20,16 @@ const ADD_JOBS_LUA = luaScript('addJobs-11.lua').replace(/^ *-- BULLMQ (\w+)$/gm
 const QUEUE_KEYS = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker', 'prioritized', 'pc']
 
 /**
- * Adds jobs to their region's queue in one Redis call, as Queue.addBulk would store them.
- * Resolves once they are all in Redis. All jobs must belong to the link's region.
+ * Adds jobs to their partition's queue in one Redis call, as Queue.addBulk would store them.
+ * Resolves once they are all in Redis. All jobs must belong to the partition.
  */
-export async function addJobs (link: RegionLink, jobs: readonly JobData[], policy: JobPolicy): Promise<void> {
+export async function addJobs (partition: Partition, jobs: readonly JobData[], policy: JobPolicy): Promise<void> {
+  const { queue } = partition
   // BullMQ's client: it waits for the connection to be ready the first time, as Queue.add does.
-  const redis = await link.queue.client
+  const redis = await queue.client
   if (!(ADD_JOBS in redis)) redis.defineCommand(ADD_JOBS, { lua: ADD_JOBS_LUA, numberOfKeys: QUEUE_KEYS.length })
-  const args: Array<string | number> = QUEUE_KEYS.map((name) => link.queue.toKey(name))
-  args.push(JSON.stringify({ attempts: policy.maxAttempts, backoff: { type: 'policy' } }), link.queue.toKey(''), 'send')
+  const args: Array<string | number> = QUEUE_KEYS.map((name) => queue.toKey(name))
+  args.push(JSON.stringify({ attempts: policy.maxAttempts, backoff: { type: 'policy' } }), queue.toKey(''), 'send')
   for (const job of jobs) {
     const delay = job.sendAt !== null && job.sendAt > job.createdAt ? job.sendAt - job.createdAt : 0
     args.push(job.id, job.createdAt, JSON.stringify(storedJob(job)), delay, LANE_PRIORITY[job.lane])

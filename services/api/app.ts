@@ -44,10 +44,8 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
     schemaErrorFormatter: schemaError
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Client buckets live in one Redis every API process reaches: the first configured region's.
-  const rateRedis = config.clients.some((c) => c.ratePerSecond !== null)
-    ? REGIONS.map((r) => links.links.get(r)).find((l) => l !== undefined)?.storeRedis ?? null
-    : null
-  const clientRate = createClientRate(rateRedis, config.prefix)
+  const rateLink = config.clients.some((c) => c.ratePerSecond !== null) ? REGIONS.map((r) => links.links.get(r)).find((l) => l !== undefined) : undefined
+  const clientRate = createClientRate(rateLink ? { redis: rateLink.storeRedis, key: rateLink.keys.clientRate } : null)
 
   // Before the routes: Fastify hands a context's error handler only to plugins registered after it.
   app.setErrorHandler(errorHandler)

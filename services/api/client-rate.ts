@@ -4,8 +4,8 @@
  * worker's per-domain rate uses), so the rate holds across every API process; a message costs one
  * token, a batch of n costs n. A client without a rate costs nothing: no Redis call at all.
  */
-import type { Redis } from 'ioredis'
 import type { ClientConfig } from '../../shared/config.js'
+import type { RedisClient } from '../../shared/redis.js'
 import { tokenBucket } from '../../shared/token-bucket.js'
 import { HttpError } from './errors.js'
 
@@ -19,13 +19,16 @@ const BURST_MS = 1000
 /** Clock skew between API processes tolerated before a bucket restarts (see the script). */
 const MAX_SKEW_MS = 5000
 
-/** `redis`: the one every API process uses for client buckets; null when no client has a rate. */
-export function createClientRate (redis: Redis | null, keyPrefix: string): ClientRate {
-  const takeTokens = redis ? tokenBucket(redis) : null
+/** Where the buckets are: one Redis every API process uses. */
+export interface ClientBuckets { redis: RedisClient, key: (client: string) => string }
+
+/** `buckets`: null when no client has a rate. */
+export function createClientRate (buckets: ClientBuckets | null): ClientRate {
+  const takeTokens = buckets ? tokenBucket(buckets.redis) : null
   return {
     async take (client, messages, now) {
-      if (client.ratePerSecond === null || messages === 0 || takeTokens === null) return
-      const waitMs = await takeTokens(`${keyPrefix}:client-rate:${client.name}`, client.ratePerSecond, now, BURST_MS, MAX_SKEW_MS, messages)
+      if (client.ratePerSecond === null || messages === 0 || takeTokens === null || buckets === null) return
+      const waitMs = await takeTokens(buckets.key(client.name), client.ratePerSecond, now, BURST_MS, MAX_SKEW_MS, messages)
       if (waitMs > 0) {
         throw new HttpError('MQ_ERR_RATE_LIMITED', `client "${client.name}" is over its rate of ${client.ratePerSecond} messages per second`,
           Math.max(1, Math.ceil(waitMs / 1000)))

@@ -1,6 +1,6 @@
 import type { Config } from '../../shared/config.js'
 import type { JobData } from '../../shared/queues.js'
-import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
+import type { Partition, RegionLinks } from '../../shared/region-link.js'
 import { addJobs } from './add-jobs.js'
 
 /**
@@ -19,7 +19,7 @@ interface PendingAdd { job: JobData, resolve: () => void, reject: (err: unknown)
 class AddCoalescer {
   #pending: PendingAdd[] = []
 
-  constructor (private readonly link: RegionLink, private readonly config: Config) {}
+  constructor (private readonly partition: Partition, private readonly config: Config) {}
 
   /** Resolves only once this job is in Redis. */
   async add (job: JobData): Promise<void> {
@@ -35,29 +35,37 @@ class AddCoalescer {
     const batch = this.#pending
     if (batch.length === 0) return // already sent when it filled up
     this.#pending = []
-    addJobs(this.link, batch.map((p) => p.job), this.config).then(
+    addJobs(this.partition, batch.map((p) => p.job), this.config).then(
       () => { for (const p of batch) p.resolve() },
       (err: unknown) => { for (const p of batch) p.reject(err) })
   }
 }
 
-const coalescers = new WeakMap<RegionLink, AddCoalescer>()
+const coalescers = new WeakMap<Partition, AddCoalescer>()
 
-/** Resolves only once the job is in its region's Redis (the meaning of a 2xx). */
+/** Resolves only once the job is in its partition's Redis (the meaning of a 2xx). */
 export async function enqueue (links: RegionLinks, config: Config, job: JobData): Promise<void> {
-  const link = links.get(job.region)
-  let coalescer = coalescers.get(link)
-  if (!coalescer) coalescers.set(link, coalescer = new AddCoalescer(link, config))
+  const partition = partitionOf(links, job)
+  let coalescer = coalescers.get(partition)
+  if (!coalescer) coalescers.set(partition, coalescer = new AddCoalescer(partition, config))
   await coalescer.add(job)
 }
 
-/** Many jobs, one round trip per region. */
+/** Many jobs, one round trip per partition. */
 export async function enqueueMany (links: RegionLinks, config: Config, jobs: JobData[]): Promise<void> {
-  const byRegion = new Map<JobData['region'], JobData[]>()
+  const byPartition = new Map<Partition, JobData[]>()
   for (const j of jobs) {
-    const list = byRegion.get(j.region)
+    const partition = partitionOf(links, j)
+    const list = byPartition.get(partition)
     if (list) list.push(j)
-    else byRegion.set(j.region, [j])
+    else byPartition.set(partition, [j])
   }
-  await Promise.all([...byRegion].map(async ([region, list]) => { await addJobs(links.get(region), list, config) }))
+  await Promise.all([...byPartition].map(async ([partition, list]) => { await addJobs(partition, list, config) }))
+}
+
+/** New jobs get ids of their region's current layout, so their partition is always open. */
+function partitionOf (links: RegionLinks, job: JobData): Partition {
+  const partition = links.partitionOf(job.id)
+  if (!partition) throw new Error(`message ${job.id} names no partition of this process`)
+  return partition
 }

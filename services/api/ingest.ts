@@ -1,35 +1,39 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientConfig, Config, DomainConfig } from '../../shared/config.js'
+import { layoutOf, newLocalId } from '../../shared/partitions.js'
 import type { JobData } from '../../shared/queues.js'
 import type { Accepted, MessageInput } from './schemas/message.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
-import { checkedMailgunFields, instantOf } from './mailgun-fields.js'
+import { checkNativeFields, instantOf, nativeFields } from './mailgun-fields.js'
 import { within } from './validation/labels.js'
 
 /**
  * A validated native message → the job that carries it. Throws HttpError (400/403/413) for what
- * the schema could not say; `root` names a batch item in errors (`messages[4]`).
+ * the schema could not say. `partition`: which of the region's queues (random when omitted);
+ * `root` names a batch item in errors (`messages[4]`).
  */
-export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, root = ''): JobData {
+export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, partition?: number, root = ''): JobData {
   const domain = m.domain.toLowerCase()
   assertDomainAllowed(client, domain)
   const domainConfig = config.domains.get(domain)
   if (!domainConfig) throw new HttpError('MQ_ERR_VALIDATION', `domain "${m.domain}" is not configured`)
-  const uuid = randomUUID()
-  const messageId = `<${uuid}@${domain}>`
-  const fields = checkedMailgunFields(m, messageId, root)
+  const native = nativeFields(m, root)
   const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, within(root, 'sendAt')) : null
-  return newJob(domainConfig, uuid, now, { messageId, sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...fields })
+  const data = newJob(domainConfig, config, now, { sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', fields: native.fields, files: native.files }, partition)
+  checkNativeFields(native, data.messageId, root)
+  return data
 }
 
 /**
- * The job of a message for a configured domain. Its id starts with the region, so later lookups
- * go straight to that region's Redis, and ends with the uuid of its default Message-Id.
+ * The job of a message for a configured domain. Its id is `<region>-<local>`: the region sends
+ * later lookups straight to that region's Redis, `local` names the partition (see
+ * shared/partitions.ts) and is the local part of the default Message-Id `<local@domain>`.
  */
-export function newJob (domain: DomainConfig, uuid: string, now: number,
-  message: Pick<JobData, 'messageId' | 'sendAt' | 'lane' | 'endpoint' | 'fields' | 'files'>): JobData {
-  return { id: `${domain.region}-${uuid}`, domain: domain.name, region: domain.region, createdAt: now, ...message }
+export function newJob (domain: DomainConfig, config: Config, now: number,
+  message: Pick<JobData, 'sendAt' | 'lane' | 'endpoint' | 'fields' | 'files'> & { messageId?: string }, partition?: number): JobData {
+  const local = newLocalId(layoutOf(config, domain.region), randomUUID(), partition)
+  return { id: `${domain.region}-${local}`, messageId: `<${local}@${domain.name}>`, domain: domain.name, region: domain.region, createdAt: now, ...message }
 }
 
 export function acceptedAnswer (data: JobData, now: number): Accepted {

@@ -10,7 +10,7 @@ const yesNo = (b: boolean): string => (b ? 'yes' : 'no')
 const given = (value: string | undefined): boolean => !isBlank(value)
 
 /** Mailgun form fields, and the caller's name of each (for errors only; not kept). */
-interface Fields {
+export interface NativeFields {
   fields: Array<[string, string]>
   labels: string[]
   files: FileData[]
@@ -21,8 +21,8 @@ interface Fields {
  * A native message in Mailgun's own form fields (mailgun-api.md §1), computed once at ingest so
  * the worker only encodes. The caller's own Message-Id header is dropped: the worker sends ours.
  */
-function mailgunFields (m: MessageInput, root: string): Fields {
-  const out: Fields = { fields: [], labels: [], files: [], fileLabels: [] }
+function mailgunFields (m: MessageInput, root: string): NativeFields {
+  const out: NativeFields = { fields: [], labels: [], files: [], fileLabels: [] }
   const add = (name: string, value: string, label: string): void => { out.fields.push([name, value]); out.labels.push(label) }
   add('from', m.from, 'from')
   m.to.forEach((to, i) => add('to', to, `to[${i}]`))
@@ -59,23 +59,26 @@ function mailgunFields (m: MessageInput, root: string): Fields {
   return out
 }
 
-/**
- * A native message's Mailgun fields, once they pass every rule (validation/fields.ts) and the
- * native API's own; `root` names a batch item (`messages[4]`). Throws HttpError 400 or 413.
- */
-export function checkedMailgunFields (m: MessageInput, messageId: string, root = ''): Pick<Fields, 'fields' | 'files'> {
+/** A native message's Mailgun fields, once it passes the native API's own rules; `root` names a batch item (`messages[4]`). */
+export function nativeFields (m: MessageInput, root = ''): NativeFields {
   if (!given(m.text) && !given(m.html) && !given(m.ampHtml) && !given(m.template)) {
     throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'text')}: one of text, html, ampHtml or template is required (and not blank)`)
   }
   if (given(m.html) && given(m.template)) throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'template')} cannot be given with html`)
   if (m.templateVersion !== undefined && m.template === undefined) throw new HttpError('MQ_ERR_VALIDATION', `${within(root, 'templateVersion')} needs template`)
-  const out = mailgunFields(m, root)
-  const refusal = checkSendFields(out.fields, out.files, messageId, {
-    field: (i) => within(root, out.labels[i] as string),
-    file: (i) => within(root, out.fileLabels[i] as string)
+  return mailgunFields(m, root)
+}
+
+/**
+ * Throws HttpError 400 or 413 for the first rule (validation/fields.ts) the fields break; the
+ * job's `messageId` counts among the send options.
+ */
+export function checkNativeFields (native: NativeFields, messageId: string, root = ''): void {
+  const refusal = checkSendFields(native.fields, native.files, messageId, {
+    field: (i) => within(root, native.labels[i] as string),
+    file: (i) => within(root, native.fileLabels[i] as string)
   })
   if (refusal) throw refusalError(refusal)
-  return { fields: out.fields, files: out.files }
 }
 
 export function refusalError (refusal: Refusal): HttpError {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { ClientConfig, Config } from '../../shared/config.js'
 import type { FileData, JobData } from '../../shared/queues.js'
 import { assertDomainAllowed } from './plugins/auth.js'
@@ -49,14 +48,14 @@ export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, con
   if (!domainConfig) throw new HttpError('MQ_ERR_DOMAIN_UNKNOWN', form.domain)
   const problem = mailgunProblem(form)
   if (problem) throw new HttpError('MQ_ERR_VALIDATION', problem)
-  const uuid = randomUUID()
   const callers = form.fields.find(([k, v]) => k.toLowerCase() === 'h:message-id' && MESSAGE_ID.test(v.trim()))?.[1].trim()
-  const messageId = callers ?? `<${uuid}@${domain}>`
   const fields = form.fields.filter(([k]) => k.toLowerCase() !== 'h:message-id')
-  const refusal = checkSendFields(fields, form.files, messageId, {
+  const message = { sendAt: null, lane: 'transactional' as const, endpoint: form.endpoint, fields, files: form.files }
+  const data = newJob(domainConfig, config, now, callers === undefined ? message : { ...message, messageId: callers })
+  const refusal = checkSendFields(fields, form.files, data.messageId, {
     field: (i) => nameLabel(fields[i]?.[0] ?? ''),
     file: (i) => form.files[i]?.field ?? 'file'
   })
   if (refusal) throw refusalError(refusal)
-  return newJob(domainConfig, uuid, now, { messageId, sendAt: null, lane: 'transactional', endpoint: form.endpoint, fields, files: form.files })
+  return data
 }

@@ -4,7 +4,7 @@
  * atomically by shared/lua/takeRateToken-1.lua; the Lua header states the contract and how clock
  * skew between workers plays out. Uses the connection it is given and creates none.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../shared/redis.js'
 import { tokenBucket } from '../../shared/token-bucket.js'
 
 export interface DomainRate {
@@ -29,12 +29,11 @@ export interface DomainRateOptions {
   maxClockSkewMs?: number
 }
 
-export function createDomainRate (redis: Redis, keyPrefix: string, opts: DomainRateOptions = {}): DomainRate {
+export function createDomainRate (redis: RedisClient, bucketKey: (domain: string) => string, opts: DomainRateOptions = {}): DomainRate {
   const burstMs = opts.burstMs ?? 100
   const maxSkewMs = opts.maxClockSkewMs ?? 5000
   if (!(burstMs >= 0) || !(maxSkewMs >= 0)) throw new RangeError('burstMs and maxClockSkewMs must be >= 0')
   const takeTokens = tokenBucket(redis)
-  const bucketKey = (domain: string): string => `${keyPrefix}:rate:${domain}`
 
   return {
     async take (domain, ratePerSecond, now) {

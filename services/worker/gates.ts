@@ -4,12 +4,11 @@
  * every second), so the hot path reads memory; only rate-limited domains cost a round trip.
  */
 import { createHash } from 'node:crypto'
-import type { Queue } from 'bullmq'
 import type { Config, DomainConfig, Region } from '../../shared/config.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Hold, HoldStore } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
-import type { JobData, StoredJob } from '../../shared/queues.js'
+import type { JobData } from '../../shared/queues.js'
 import type { DomainRate } from './domain-rate.js'
 import { createOutageTracker, isOutageAnswer } from './outage.js'
 import type { Decision, ProviderAnswer } from './send-policy.js'
@@ -26,8 +25,6 @@ export interface GateOptions {
   region: Region
   config: Config
   holds: HoldStore
-  /** The region's queue: a released domain hold promotes the jobs it deferred. */
-  queue: Queue<StoredJob>
   rate: DomainRate
   clock: Clock
   random: () => number
@@ -85,7 +82,7 @@ export async function createGates (o: GateOptions): Promise<Gates> {
       const domain = config.domains.get(field.slice('domain:'.length))
       if (field.startsWith('domain:') && domain?.region === region && hold.fingerprint && hold.fingerprint !== domainFingerprint(domain)) {
         o.logger.info({ domain: domain.name }, 'domain hold released: its key or region changed')
-        await holds.release('domain', domain.name, o.queue)
+        await holds.release('domain', domain.name)
       }
     }
   }
@@ -141,7 +138,7 @@ export async function createGates (o: GateOptions): Promise<Gates> {
       } else {
         const { resumed } = tracker.recordSuccess()
         if (resumed || (probe && regionHold())) {
-          await holds.release('region', region, o.queue)
+          await holds.release('region', region)
           cache.delete(`region:${region}`)
           probesDone = 0
           nextProbeAt = 0

@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
 import { jobDataOf, queueName, type JobData, type StoredJob } from '../../shared/queues.js'
 import type { HistoryEntry, Outcome, ProviderInfo, Status } from '../../shared/records.js'
-import type { RegionLink, RegionLinks } from '../../shared/region-link.js'
+import type { Partition, RegionLink, RegionLinks } from '../../shared/region-link.js'
 import { createDomainRate } from './domain-rate.js'
 import { createGates, type Gate, type Gates } from './gates.js'
 import { basicAuth, type MailgunClient } from './mailgun-client.js'
@@ -30,6 +30,9 @@ export interface RunningWorker {
   /** Stops taking jobs, lets sends in flight finish, then resolves. Idempotent. */
   close(): Promise<void>
 }
+
+/** How often a worker looks for queue layouts registered since it started (QUEUE_PARTITIONS changed). */
+const LAYOUT_WATCH_MS = 10_000
 
 /** A retry that spends an attempt; BullMQ's backoff strategy reads the delay the policy chose. */
 class RetryLater extends Error {
@@ -63,14 +66,40 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   const regions = await Promise.all(served.map(async (region) => {
     const link = links.get(region)
     const rlog = log.child({ region })
-    const holds = new HoldStore(link.storeRedis, link.keys)
+    const holds = new HoldStore(link)
     const gates = await createGates({
-      region, config, holds, queue: link.queue, rate: createDomainRate(link.storeRedis, link.keys.prefix), clock, random, logger: rlog
+      region, config, holds, rate: createDomainRate(link.storeRedis, link.keys.rate), clock, random, logger: rlog
     })
-    const worker = new Worker<StoredJob>(queueName(region), (job, token) => processJob(job, token, { region, link, holds, gates, log: rlog }), {
-      connection: link.queueRedis,
-      prefix: config.prefix,
-      concurrency: config.workerConcurrency,
+    const ctx: RegionContext = { region, link, holds, gates, log: rlog }
+    // The consumer heartbeat /readyz reads: at most one write a second, only while jobs finish.
+    let lastBeat = 0
+    const beat = (): void => {
+      const now = clock.now()
+      if (now - lastBeat < 1000) return
+      lastBeat = now
+      link.storeRedis.set(link.keys.progress, String(now)).catch((err: unknown) => rlog.warn({ err }, 'heartbeat failed'))
+    }
+    const workers: Worker[] = []
+    const serve = (partitions: readonly Partition[]): void => {
+      for (const partition of partitions) workers.push(partitionWorker(partition, ctx, beat))
+    }
+    // Every layout the region was ever written with, so changing QUEUE_PARTITIONS strands nothing.
+    serve(link.current)
+    serve(await link.refreshLayouts())
+    const watch = setInterval(() => {
+      link.refreshLayouts().then(serve, (err: unknown) => rlog.warn({ err }, 'reading queue layouts failed'))
+    }, LAYOUT_WATCH_MS)
+    watch.unref()
+    return { workers, gates, watch }
+  }))
+
+  /** A BullMQ Worker for one partition; the region's share of WORKER_CONCURRENCY. */
+  function partitionWorker (partition: Partition, ctx: RegionContext, beat: () => void): Worker {
+    const concurrency = Math.max(1, Math.ceil(config.workerConcurrency / ctx.link.current.length))
+    const worker = new Worker<StoredJob>(queueName(ctx.region), (job, token) => processJob(job, token, partition, ctx), {
+      connection: ctx.link.queueRedis,
+      prefix: partition.keys.space,
+      concurrency,
       // A crashed worker's jobs come back; only a job that keeps crashing workers is given up.
       maxStalledCount: 10,
       lockDuration: config.lockDurationMs,
@@ -80,28 +109,20 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       removeOnFail: { age: Math.round(config.outcomeTtlDays * 86400) },
       settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
     })
-    worker.on('error', (err) => rlog.error({ err }, 'worker error'))
-    // The consumer heartbeat /readyz reads: at most one write a second, only while jobs finish.
-    let lastBeat = 0
-    const beat = (): void => {
-      const now = clock.now()
-      if (now - lastBeat < 1000) return
-      lastBeat = now
-      link.storeRedis.set(link.keys.progress(region), String(now)).catch((err: unknown) => rlog.warn({ err }, 'heartbeat failed'))
-    }
+    worker.on('error', (err) => ctx.log.error({ err }, 'worker error'))
     worker.on('completed', beat)
     worker.on('failed', beat)
-    return { worker, gates }
-  }))
+    return worker
+  }
 
   interface RegionContext { region: Region, link: RegionLink, holds: HoldStore, gates: Gates, log: Logger }
 
   /** One attempt at one job: what every step of it needs, the attempt number counted once. */
-  interface Run { job: Job<StoredJob>, data: JobData, attempt: number, token: string | undefined, ctx: RegionContext }
+  interface Run { job: Job<StoredJob>, data: JobData, attempt: number, token: string | undefined, partition: Partition, ctx: RegionContext }
 
-  async function processJob (job: Job<StoredJob>, token: string | undefined, ctx: RegionContext): Promise<void> {
+  async function processJob (job: Job<StoredJob>, token: string | undefined, partition: Partition, ctx: RegionContext): Promise<void> {
     const d = jobDataOf(job)
-    const run: Run = { job, data: d, attempt: job.attemptsMade + 1, token, ctx }
+    const run: Run = { job, data: d, attempt: job.attemptsMade + 1, token, partition, ctx }
     const authorization = auth.get(d.domain)
     const gate: Gate = authorization ? await ctx.gates.check(d) : { kind: 'fail', reason: `domain ${d.domain} is not configured` }
     if (gate.kind === 'fail') {
@@ -153,7 +174,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     }
   }
 
-  async function record ({ data: d, attempt, ctx }: Run, step: Step): Promise<void> {
+  async function record ({ data: d, attempt, partition, ctx }: Run, step: Step): Promise<void> {
     const now = clock.now()
     const outcome: Outcome = { job: d, status: step.status, attempts: step.attempts, at: now, error: step.error }
     if (step.entry) outcome.entry = step.entry
@@ -161,7 +182,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     if (step.status === 'sent') Object.assign(outcome, sentAtOf(outcome.provider?.date ?? null, now))
     // The job's move (complete, fail, delay) follows on the same connection, so Redis stores the
     // outcome first; waiting for the round trip too would only hold the job's slot longer.
-    await ctx.link.store.writeAhead(outcome, (err) => {
+    await partition.store.writeAhead(outcome, (err) => {
       ctx.log.error({ err, id: d.id, domain: d.domain, attempt, status: step.status }, 'outcome not recorded')
     })
     // Bindings in the call, not a child logger per job: no allocation when the level is off.
@@ -174,8 +195,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   let closing: Promise<void> | null = null
   return {
     close () {
-      closing ??= Promise.allSettled(regions.map(async ({ worker, gates }) => {
-        await worker.close()
+      closing ??= Promise.allSettled(regions.map(async ({ workers, gates, watch }) => {
+        clearInterval(watch)
+        await Promise.allSettled(workers.map((w) => w.close()))
         gates.close()
       })).then(() => {})
       return closing

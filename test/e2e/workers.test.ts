@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { testRedisUrl } from '../helpers/redis.js'
 import { cleanups } from '../helpers/cleanups.js'
-import { accept, statusesOf, eventually, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
+import { accept, statusesOf, eventually, onlyPartition, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const DOMAIN = 'mg.example.com'
@@ -80,7 +80,7 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
 const uniqueReceived = (stack: Stack): number => new Set(stack.sims.us.received().map((m) => m.messageId)).size
 
 async function workersOnQueue (stack: Stack): Promise<number> {
-  return await stack.links.get('us').queue.getWorkersCount()
+  return await onlyPartition(stack).queue.getWorkersCount()
 }
 
 test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s, no second has more than 22', async (t) => {
@@ -136,7 +136,7 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
   // Wait on the queue, not on the simulator: the killed worker's last sends may all have reached
   // the simulator already, while their jobs stay active (and their records unwritten) until then.
   // Completed jobs are removed, so an empty queue means every job has an outcome.
-  const queue = stack.links.get('us').queue
+  const queue = onlyPartition(stack).queue
   await eventually(async () => {
     const counts = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized', 'paused')
     return Object.values(counts).every((n) => n === 0) || undefined
@@ -166,7 +166,7 @@ test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 wit
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, worker.output())
   assert.ok(tookMs < sendTimeoutMs, `exit took ${tookMs} ms`)
   assert.deepEqual(await statusesOf(stack, inFlight.map((m) => m.id)), ['sent', 'sent'], 'the sends in flight finished and were recorded')
-  const queue = stack.links.get('us').queue
+  const queue = onlyPartition(stack).queue
   assert.equal(await queue.getActiveCount(), 0, 'nothing left active')
   assert.deepEqual(await Promise.all(waiting.map((m) => queue.getJobState(m.id))), ['waiting', 'waiting', 'waiting'], 'no new job was taken')
   assert.equal(stack.sims.us.requests(), 2)

@@ -5,7 +5,7 @@ import { loadConfig, type Config, type Region } from '../../shared/config.js'
 import { createLogger } from '../../shared/logger.js'
 import type { Status } from '../../shared/records.js'
 import { createMetrics } from '../../shared/metrics.js'
-import { configuredRegions, openRegionLinks, type RegionLinks } from '../../shared/region-link.js'
+import { configuredRegions, openRegionLinks, type Partition, type RegionLinks } from '../../shared/region-link.js'
 import { buildApi } from '../../services/api/app.js'
 import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
 import { createMailgunClient, type MailgunClient } from '../../services/worker/mailgun-client.js'
@@ -154,7 +154,20 @@ export async function accept (stack: Stack, domain: string, n: number): Promise<
 }
 
 /** Status of each message's stored record (null: no record written yet). */
-export async function statusesOf (stack: Stack, ids: readonly string[], region: Region = 'us'): Promise<Array<Status | null>> {
-  const store = stack.links.get(region).store
-  return await Promise.all(ids.map(async (id) => (await store.read(id))?.status ?? null))
+export async function statusesOf (stack: Stack, ids: readonly string[]): Promise<Array<Status | null>> {
+  return await Promise.all(ids.map(async (id) => (await partitionOf(stack, id).store.read(id))?.status ?? null))
+}
+
+/** The partition a message lives in. */
+export function partitionOf (stack: Pick<Stack, 'links'>, id: string): Partition {
+  const partition = stack.links.partitionOf(id)
+  if (!partition) throw new Error(`no partition for ${id}`)
+  return partition
+}
+
+/** The one partition of a region of a stack started without QUEUE_PARTITIONS. */
+export function onlyPartition (stack: Pick<Stack, 'links'>, region: Region = 'us'): Partition {
+  const [partition, ...more] = stack.links.get(region).current
+  if (!partition || more.length > 0) throw new Error(`region ${region} has ${more.length + 1} partitions`)
+  return partition
 }

@@ -4,16 +4,16 @@ import { randomUUID } from 'node:crypto'
 import type { JobsOptions } from 'bullmq'
 import { addJobs } from '../../services/api/add-jobs.js'
 import { LANE_PRIORITY, jobDataOf, storedJob, type JobData } from '../../shared/queues.js'
-import type { RegionLink } from '../../shared/region-link.js'
-import { startStack, type Stack } from '../helpers/stack.js'
+import type { Partition } from '../../shared/region-link.js'
+import { onlyPartition, startStack, type Stack } from '../helpers/stack.js'
 
 // addJobs runs BullMQ's own add scripts in a loop. These tests hold it to what Queue.add stores,
 // so a bullmq upgrade that changes those scripts' arguments fails here first.
 let stack: Stack
-let link: RegionLink
+let link: Partition
 before(async () => {
   stack = await startStack({ worker: false })
-  link = stack.links.get('us')
+  link = onlyPartition(stack)
 })
 after(async () => { await stack.close() })
 
@@ -44,7 +44,7 @@ function viaQueueAdd (d: JobData): Promise<unknown> {
 
 /** The job's hash, its id-bearing and clock-bearing fields set aside. */
 async function stored (id: string): Promise<Record<string, unknown>> {
-  const { opts, timestamp, ...hash } = await link.queueRedis.hgetall(link.queue.toKey(id))
+  const { opts, timestamp, ...hash } = await stack.links.get('us').queueRedis.hgetall(link.queue.toKey(id))
   const { jobId, ...rest } = JSON.parse(opts ?? '{}') as Record<string, unknown>
   assert.equal(jobId, id)
   assert.ok(Math.abs(Number(timestamp) - now) < 60_000)

@@ -2,6 +2,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
 import { createDomainRate, type DomainRate } from '../../services/worker/domain-rate.js'
+import { regionKeys } from '../../shared/keys.js'
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js'
 
 const url = testRedisUrl()
@@ -47,22 +48,22 @@ async function drive (rates: DomainRate[], domain: string, ratePerSecond: number
 }
 
 test('rate 20: the burst, then exactly 20 grants in every second', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const { perSecond } = await drive([rate], freshDomain(), 20, 5000)
   // First second: the saved-up burst (100 ms of the rate = 2 tokens) plus 19 refills at 50 ms.
   assert.deepEqual(perSecond, [21, 20, 20, 20, 20])
 })
 
 test('two worker processes share one bucket', async () => {
-  const a = createDomainRate(workerA, prefix)
-  const b = createDomainRate(workerB, prefix)
+  const a = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
+  const b = createDomainRate(workerB, regionKeys(prefix, 'us').rate)
   const { perSecond, byCaller } = await drive([a, b], freshDomain(), 20, 4000)
   assert.deepEqual(perSecond, [21, 20, 20, 20])
   assert.ok(byCaller[0]! > 10 && byCaller[1]! > 10, `both workers sent: ${byCaller.join(', ')}`)
 })
 
 test('wait times: exactly until the next token', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const domain = freshDomain()
   assert.equal(await rate.take(domain, 20, T0), 0)
   assert.equal(await rate.take(domain, 20, T0), 0)
@@ -78,7 +79,7 @@ test('wait times: exactly until the next token', async () => {
 })
 
 test('domains have their own buckets', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const [d1, d2] = [freshDomain(), freshDomain()]
   assert.equal(await rate.take(d1, 1, T0), 0)
   assert.ok(await rate.take(d1, 1, T0) > 0)
@@ -86,7 +87,7 @@ test('domains have their own buckets', async () => {
 })
 
 test('slowDown halves the rate for a while, then it comes back', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const domain = freshDomain()
   await rate.slowDown(domain, 3000, T0)
   const { perSecond } = await drive([rate], domain, 20, 5000)
@@ -95,7 +96,7 @@ test('slowDown halves the rate for a while, then it comes back', async () => {
 })
 
 test('slowDown never goes below 1/s', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   for (const r of [1, 1.5]) {
     const domain = freshDomain()
     await rate.slowDown(domain, 10_000, T0)
@@ -105,7 +106,7 @@ test('slowDown never goes below 1/s', async () => {
 })
 
 test('a worker whose clock is behind waits for the difference, never double refills', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const domain = freshDomain()
   for (let i = 0; i < 2; i++) assert.equal(await rate.take(domain, 20, T0 + 1000), 0)
   // 200 ms behind the last refill: told to wait those 200 ms plus one token.
@@ -113,7 +114,7 @@ test('a worker whose clock is behind waits for the difference, never double refi
 })
 
 test('a clock far ahead does not stall the domain', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const domain = freshDomain()
   assert.equal(await rate.take(domain, 20, T0 + 3_600_000), 0)
   // More than maxClockSkewMs (5 s) behind: the bucket restarts from this caller's clock.
@@ -121,7 +122,7 @@ test('a clock far ahead does not stall the domain', async () => {
 })
 
 test('the bucket key expires when idle', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   const domain = freshDomain()
   await rate.take(domain, 20, T0)
   const ttl = await workerA.pttl(`${prefix}:rate:${domain}`)
@@ -132,7 +133,7 @@ test('the bucket key expires when idle', async () => {
 })
 
 test('unlimited needs no Redis; a rate of 0 is a bug', async () => {
-  const rate = createDomainRate(workerA, prefix)
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   assert.equal(await rate.take(freshDomain(), Infinity, T0), 0)
   await assert.rejects(rate.take(freshDomain(), 0, T0), RangeError)
 })

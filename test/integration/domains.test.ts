@@ -16,8 +16,8 @@ describe('domains: list with hold state, resume', () => {
     // The API's connections refuse commands until connected (no offline queue); without a worker
     // nothing else has waited for them yet.
     await eventually(() => [...stack.links.links.values()].every((l) => l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
-    holdsUs = new HoldStore(stack.links.get('us').storeRedis, stack.links.get('us').keys)
-    holdsEu = new HoldStore(stack.links.get('eu').storeRedis, stack.links.get('eu').keys)
+    holdsUs = new HoldStore(stack.links.get('us'))
+    holdsEu = new HoldStore(stack.links.get('eu'))
   })
   after(async () => { await stack.close() })
 

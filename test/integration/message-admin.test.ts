@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MessageRecord } from '../../shared/records.js'
-import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
+import { eventually, message, onlyPartition, startStack, type Stack } from '../helpers/stack.js'
 
 describe('message operations: cancel, retry, failed listing, replay', () => {
   let stack: Stack
@@ -45,7 +45,7 @@ describe('message operations: cancel, retry, failed listing, replay', () => {
       const { record } = await get(id)
       assert.equal(record.status, 'cancelled')
       assert.equal(record.sendAt, new Date(sendAt).toISOString())
-      assert.equal(await stack.links.get('us').queue.getJob(id), undefined, 'the job is gone')
+      assert.equal(await onlyPartition(stack).queue.getJob(id), undefined, 'the job is gone')
       assert.ok(!stack.sims.us.received().some((m) => m.messageId === messageId))
       const again = await del(id)
       assert.equal(again.statusCode, 409)

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MessageRecord } from '../../shared/records.js'
-import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
+import { eventually, message, onlyPartition, startStack, type Stack } from '../helpers/stack.js'
 
 describe('send pipeline', () => {
   let stack: Stack
@@ -102,7 +102,7 @@ describe('send pipeline', () => {
 
   describe('refusals change nothing', () => {
     const waiting = async (): Promise<number> => {
-      const counts = await stack.links.get('us').queue.getJobCounts('wait', 'delayed', 'prioritized', 'active', 'completed', 'failed')
+      const counts = await onlyPartition(stack).queue.getJobCounts('wait', 'delayed', 'prioritized', 'active', 'completed', 'failed')
       return Object.values(counts).reduce((a, b) => a + b, 0)
     }
 

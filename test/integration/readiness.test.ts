@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { redisSafetyWarnings } from '../../shared/redis.js'
 import { startRedisServer } from '../../shared/redis-server.js'
-import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
+import { eventually, message, onlyPartition, startStack, type Stack } from '../helpers/stack.js'
 
 let stack: Stack
 before(async () => { stack = await startStack({ worker: false }) })
@@ -14,20 +14,21 @@ after(async () => { await stack.close() })
 
 test('/readyz is 503 while work waits and no worker has finished a job for a minute', async () => {
   const link = stack.links.get('us')
+  const { queue } = onlyPartition(stack)
   await eventually(async () => (await stack.api.inject({ url: '/readyz' })).statusCode === 200 || undefined, 'ready')
   const res = await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: stack.auth(), payload: message('mg.example.com') })
   assert.equal(res.statusCode, 202)
   assert.equal((await stack.api.inject({ url: '/readyz' })).statusCode, 200, 'fresh work is no alarm')
 
   // A job that has waited two minutes with no consumer heartbeat at all.
-  const job = await link.queue.getJob(res.json().id)
-  await link.queue.add('send', job!.data, { jobId: 'us-old', timestamp: Date.now() - 120_000 })
-  await link.queue.remove(res.json().id)
+  const job = await queue.getJob(res.json().id)
+  await queue.add('send', job!.data, { jobId: 'us-old', timestamp: Date.now() - 120_000 })
+  await queue.remove(res.json().id)
   const stalled = await stack.api.inject({ url: '/readyz' })
   assert.equal(stalled.statusCode, 503)
   assert.equal(stalled.json().regions.us, 'workers stalled')
 
-  await link.storeRedis.set(link.keys.progress('us'), String(Date.now()))
+  await link.storeRedis.set(link.keys.progress, String(Date.now()))
   assert.equal((await stack.api.inject({ url: '/readyz' })).statusCode, 200, 'a recent heartbeat means consumers are alive')
 })
 

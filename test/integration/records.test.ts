@@ -1,23 +1,22 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import { createKeys, type Keys } from '../../shared/keys.js'
+import { partitionKeys, type PartitionKeys } from '../../shared/keys.js'
 import { RecordStore, type Outcome } from '../../shared/records.js'
-import { createRedis } from '../../shared/redis.js'
+import { createRedis, type RedisClient } from '../../shared/redis.js'
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js'
 
 // writeAhead lets the worker move a job without waiting for its outcome's round trip. That is
 // only safe because the job move follows on the same connection: these tests hold it to that.
-let queueRedis: Redis
-let storeRedis: Redis
-let keys: Keys
+let queueRedis: RedisClient
+let storeRedis: RedisClient
+let keys: PartitionKeys
 let store: RecordStore
 before(() => {
-  queueRedis = createRedis(testRedisUrl(), 'worker', 'test-queue')
-  storeRedis = createRedis(testRedisUrl(), 'worker', 'test-store')
-  keys = createKeys(uniquePrefix())
-  store = new RecordStore({ redis: storeRedis, queueRedis, keys, region: 'us', outcomeTtlDays: 1 })
+  queueRedis = createRedis({ kind: 'single', url: testRedisUrl() }, 'worker', 'test-queue')
+  storeRedis = createRedis({ kind: 'single', url: testRedisUrl() }, 'worker', 'test-store')
+  keys = partitionKeys(uniquePrefix(), 'us')
+  store = new RecordStore({ redis: storeRedis, queueRedis, keys, outcomeTtlDays: 1 })
 })
 after(async () => { await Promise.all([queueRedis.quit(), storeRedis.quit()]) })
 
@@ -35,7 +34,7 @@ function sent (): Outcome {
 
 test('writeAhead resolves before Redis has run the write, and what follows on the queue connection runs after it', async () => {
   // A blocking pop holds the queue connection: nothing sent after it runs until the gate opens.
-  const gate = `${keys.prefix}:gate`
+  const gate = `${keys.space}:gate`
   const held = queueRedis.blpop(gate, 10)
   const early = sent()
   let acked = false
@@ -53,9 +52,9 @@ test('writeAhead resolves before Redis has run the write, and what follows on th
 
 test('a writeAhead that Redis refuses goes to onFailure', async () => {
   // A stream key of the wrong type makes every write of this store fail.
-  const broken = createKeys(uniquePrefix())
+  const broken = partitionKeys(uniquePrefix(), 'us')
   await storeRedis.set(broken.outcomes, 'not a stream')
-  const brokenStore = new RecordStore({ redis: storeRedis, queueRedis, keys: broken, region: 'us', outcomeTtlDays: 1 })
+  const brokenStore = new RecordStore({ redis: storeRedis, queueRedis, keys: broken, outcomeTtlDays: 1 })
   const failure = new Promise<Error>((resolve) => { void brokenStore.writeAhead(sent(), resolve) })
   assert.match((await failure).message, /WRONGTYPE/)
 })

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { MessageRecord, Status } from '../../shared/records.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
-import { accept, statusesOf, eventually, startStack, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
+import { accept, statusesOf, eventually, onlyPartition, startStack, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
 
 const A = 'a.example.com'
 const B = 'b.example.com'
@@ -29,7 +29,7 @@ async function stackFor (defer: Cleanup, opts: StackOptions): Promise<Stack> {
 }
 
 async function records (stack: Stack, ids: readonly string[]): Promise<MessageRecord[]> {
-  const store = stack.links.get('us').store
+  const store = onlyPartition(stack).store
   return await Promise.all(ids.map(async (id) => {
     const r = await store.read(id)
     assert.ok(r, `record of ${id}`)
@@ -106,7 +106,7 @@ test('429 with Retry-After: 3 → the next try comes at least 3 s later and spen
   stack.sims.us.addFault({ status: 429, retryAfter: '3', count: 1 })
   const [msg] = await accept(stack, 'mg.example.com', 1)
   assert.ok(msg)
-  const store = stack.links.get('us').store
+  const store = onlyPartition(stack).store
   const afterLimit = await eventually(async () => {
     const r = await store.read(msg.id)
     return r && r.history.length >= 1 ? r : undefined
@@ -137,7 +137,7 @@ test('400 → failed after exactly one request', async (t) => {
   const [msg] = await accept(stack, 'mg.example.com', 1)
   assert.ok(msg)
   await allReach(stack, [msg.id], 'failed', 'the message failed', 10_000)
-  assert.equal(await stack.links.get('us').queue.getJobState(msg.id), 'failed', 'BullMQ gave the job up: nothing retries it')
+  assert.equal(await onlyPartition(stack).queue.getJobState(msg.id), 'failed', 'BullMQ gave the job up: nothing retries it')
   const [r] = await records(stack, [msg.id])
   assert.equal(r?.attempts, 1)
   assert.deepEqual(r?.history.map((h) => [h.outcome, h.status]), [['failed', 400]])

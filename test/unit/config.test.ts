@@ -28,7 +28,8 @@ test('defaults and env: references resolve; secrets are wrapped', () => {
   assert.equal(c.configFile, './mailqueue.json')
   assert.equal(c.port, 3000)
   assert.equal(c.maxAttempts, 8)
-  assert.deepEqual(c.redisUrl, { us: 'redis://127.0.0.1:6379', eu: 'redis://127.0.0.1:6379' })
+  assert.deepEqual(c.redis, { us: { kind: 'single', url: 'redis://127.0.0.1:6379' }, eu: { kind: 'single', url: 'redis://127.0.0.1:6379' } })
+  assert.equal(c.queuePartitions, 1)
   assert.equal(c.mailgunBase.eu, 'https://api.eu.mailgun.net')
   assert.equal(c.domains.get('mg.example.com')?.sendingKey.reveal(), 'sending-secret')
   assert.equal(c.domains.get('mg.example.com')?.ratePerSecond, 100)
@@ -39,8 +40,8 @@ test('defaults and env: references resolve; secrets are wrapped', () => {
 
 test('per-region Redis and numbers come from the environment', () => {
   const c = load(good, { REDIS_URL_EU: 'redis://eu:6379', PORT: '8080', WORKER_REGIONS: 'eu' })
-  assert.equal(c.redisUrl.eu, 'redis://eu:6379')
-  assert.equal(c.redisUrl.us, 'redis://127.0.0.1:6379')
+  assert.deepEqual(c.redis.eu, { kind: 'single', url: 'redis://eu:6379' })
+  assert.deepEqual(c.redis.us, { kind: 'single', url: 'redis://127.0.0.1:6379' })
   assert.equal(c.port, 8080)
   assert.deepEqual(c.workerRegions, ['eu'])
 })

@@ -13,7 +13,7 @@ export interface DomainsRouteOptions { config: Config, links: RegionLinks }
 export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = async (app, { config, links }) => {
   app.addHook('onRequest', app.authenticate)
   // Holds live in each region's own Redis, as the worker writes them.
-  const holds = new Map([...links.links.values()].map((l) => [l.region, new HoldStore(l.storeRedis, l.keys)]))
+  const holds = new Map([...links.links.values()].map((l) => [l.region, new HoldStore(l)]))
   const holdsOf = (region: Region): HoldStore => {
     const store = holds.get(region)
     if (!store) throw new Error(`region ${region} is not open in this process`)
@@ -38,10 +38,9 @@ export const domainsRoutes: FastifyPluginAsyncTypebox<DomainsRouteOptions> = asy
     const domain = config.domains.get(name)
     if (!domain) throw new HttpError('MQ_ERR_NOT_FOUND', `domain ${name}`)
     const store = holdsOf(domain.region)
-    const { queue } = links.get(domain.region)
-    await store.release('domain', name, queue)
+    await store.release('domain', name)
     // An operator asking to resume means "try again": a held region would keep the domain waiting.
-    await store.release('region', domain.region, queue)
+    await store.release('region', domain.region)
     return { name, state: 'active' as const }
   })
 }

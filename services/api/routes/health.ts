@@ -21,12 +21,13 @@ export const healthRoutes: FastifyPluginAsync<{ links: RegionLinks }> = async (a
 
 async function regionState (l: RegionLink): Promise<'up' | 'redis down' | 'workers stalled'> {
   try {
-    const [waiting, progress] = await Promise.all([
-      l.queue.getJobCountByTypes('wait', 'prioritized'),
-      l.storeRedis.get(l.keys.progress(l.region))
+    const [counts, progress] = await Promise.all([
+      Promise.all(l.current.map((p) => p.queue.getJobCountByTypes('wait', 'prioritized'))),
+      l.storeRedis.get(l.keys.progress)
     ])
-    if (waiting === 0) return 'up'
-    const oldest = (await l.queue.getJobs(['wait'], -1, -1))[0]?.timestamp ?? Date.now()
+    const waiting = l.current.filter((_, i) => (counts[i] ?? 0) > 0)
+    if (waiting.length === 0) return 'up'
+    const oldest = Math.min(...await Promise.all(waiting.map(async (p) => (await p.queue.getJobs(['wait'], -1, -1))[0]?.timestamp ?? Date.now())))
     const since = Math.max(Number(progress ?? 0), oldest)
     return Date.now() - since > STALLED_CONSUMERS_MS ? 'workers stalled' : 'up'
   } catch {

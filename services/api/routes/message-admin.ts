@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ClientConfig, Config, Region } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
-import { jobDataOf, regionOfId } from '../../../shared/queues.js'
+import { jobDataOf } from '../../../shared/queues.js'
 import { FINAL_STATUSES, type FailedEntry, type MessageRecord } from '../../../shared/records.js'
-import type { RegionLink, RegionLinks } from '../../../shared/region-link.js'
+import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
 import { assertDomainAllowed } from '../plugins/auth.js'
 import {
@@ -28,21 +28,21 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   app.addHook('onRequest', app.authenticate)
 
   /** The record if this client may see it; another domain's message is as unknown as a missing one. */
-  async function visibleRecord (client: ClientConfig, id: string): Promise<{ record: MessageRecord, link: RegionLink }> {
+  async function visibleRecord (client: ClientConfig, id: string): Promise<{ record: MessageRecord, partition: Partition }> {
     const record = await findRecord(links, id)
-    const link = links.links.get(regionOfId(id))
-    if (!record || !link || !mayUse(client, record.domain)) throw new HttpError('MQ_ERR_NOT_FOUND', `message ${id}`)
-    return { record, link }
+    const partition = links.partitionOf(id)
+    if (!record || !partition || !mayUse(client, record.domain)) throw new HttpError('MQ_ERR_NOT_FOUND', `message ${id}`)
+    return { record, partition }
   }
 
   app.delete('/v1/messages/:id', {
     schema: { params: IdParamsSchema, response: { 200: CancelledSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const { id } = req.params
-    const { record, link } = await visibleRecord(req.client, id)
+    const { record, partition } = await visibleRecord(req.client, id)
     const conflict = (): HttpError => new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${record.status} and can no longer be cancelled`)
     if (FINAL_STATUSES.has(record.status) || record.status === 'sending') throw conflict()
-    const job = await link.queue.getJob(id)
+    const job = await partition.queue.getJob(id)
     if (!job || !CANCELLABLE.has(await job.getState())) throw conflict()
     try {
       await job.remove()
@@ -50,7 +50,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
       // Locked: a worker took it between the state check and the removal, so it is being sent.
       throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is sending and can no longer be cancelled`)
     }
-    await link.store.write({ job: jobDataOf(job), status: 'cancelled', attempts: Math.max(record.attempts, job.attemptsMade), at: clock.now(), error: null })
+    await partition.store.write({ job: jobDataOf(job), status: 'cancelled', attempts: Math.max(record.attempts, job.attemptsMade), at: clock.now(), error: null })
     return { id, status: 'cancelled' as const }
   })
 
@@ -58,8 +58,8 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     schema: { params: IdParamsSchema, response: { 202: AcceptedSchema, '4xx': ErrorSchema } }
   }, async (req, reply) => {
     const { id } = req.params
-    const { record, link } = await visibleRecord(req.client, id)
-    const result = await requeueFailed(link, id, clock.now())
+    const { record, partition } = await visibleRecord(req.client, id)
+    const result = await requeueFailed(partition, id, clock.now())
     if (result === 'gone' && record.status === 'failed') throw new HttpError('MQ_ERR_NOT_FOUND', `failed job of message ${id} (expired)`)
     if (result !== 'queued') throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${record.status}; only a failed message can be retried`)
     return reply.code(202).send({ id, messageId: record.messageId, status: 'queued' as const })
@@ -77,15 +77,15 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     const after = q.cursor === undefined ? null : decodeCursor(q.cursor)
     const domain = q.domain?.toLowerCase()
     if (domain !== undefined) assertDomainAllowed(req.client, domain)
-    const regions = regionsToSearch(config, req.client, domain)
+    const partitions = regionsToSearch(config, req.client, domain).flatMap((r) => links.get(r).partitions())
     const wanted = (r: MessageRecord): boolean => r.status === 'failed' && (domain === undefined ? mayUse(req.client, r.domain) : r.domain === domain)
 
     const records: MessageRecord[] = []
     let last: FailedEntry | null = null
     let scanned = 0
-    const entries = mergeNewestFirst(regions.map((r) => scanFailed(links.get(r), '+inf', '-inf', after)))
+    const entries = mergeNewestFirst(partitions.map((p) => scanFailed(p, '+inf', '-inf', after)))
     for await (const chunk of chunked(entries, Math.min(CHUNK, limit))) {
-      const read = await Promise.all(chunk.map((e) => links.get(regionOfId(e.id)).store.read(e.id)))
+      const read = await Promise.all(chunk.map((e) => e.partition.store.read(e.id)))
       for (const [i, e] of chunk.entries()) {
         const r = read[i]
         if (r && wanted(r)) records.push(r)
@@ -108,17 +108,18 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     const to = req.body.to === undefined ? '+inf' : Date.parse(req.body.to)
     if (Number.isNaN(from) || Number.isNaN(to)) throw new HttpError('MQ_ERR_VALIDATION', 'from and to must be ISO 8601 instants')
     if (typeof from === 'number' && typeof to === 'number' && from > to) throw new HttpError('MQ_ERR_VALIDATION', 'from must not be later than to')
-    const link = links.get(domainConfig.region)
     const now = clock.now()
     let replayed = 0
     // The scan is keyset-paged, so requeueing (which takes entries out of the index) behind it
     // moves nothing it has yet to see.
-    for await (const chunk of chunked(scanFailed(link, to, from, null), CHUNK)) {
-      const records = await Promise.all(chunk.map((e) => link.store.read(e.id)))
-      const ids = chunk.filter((_, i) => records[i]?.domain === domain).map((e) => e.id)
-      for (let i = 0; i < ids.length; i += REPLAY_CONCURRENCY) {
-        const results = await Promise.all(ids.slice(i, i + REPLAY_CONCURRENCY).map((id) => requeueFailed(link, id, now)))
-        replayed += results.filter((r) => r === 'queued').length
+    for (const partition of links.get(domainConfig.region).partitions()) {
+      for await (const chunk of chunked(scanFailed(partition, to, from, null), CHUNK)) {
+        const records = await Promise.all(chunk.map((e) => partition.store.read(e.id)))
+        const ids = chunk.filter((_, i) => records[i]?.domain === domain).map((e) => e.id)
+        for (let i = 0; i < ids.length; i += REPLAY_CONCURRENCY) {
+          const results = await Promise.all(ids.slice(i, i + REPLAY_CONCURRENCY).map((id) => requeueFailed(partition, id, now)))
+          replayed += results.filter((r) => r === 'queued').length
+        }
       }
     }
     return reply.code(202).send({ replayed })
@@ -143,22 +144,23 @@ type Requeued = 'queued' | 'not-failed' | 'gone'
  * Dead-letter replay: a failed job goes back to wait with its attempts reset (BullMQ keeps failed
  * jobs for the outcome TTL). Used by the single retry and the bulk replay alike.
  */
-async function requeueFailed (link: RegionLink, id: string, now: number): Promise<Requeued> {
-  const job = await link.queue.getJob(id)
+async function requeueFailed (partition: Partition, id: string, now: number): Promise<Requeued> {
+  const { queue, store } = partition
+  const job = await queue.getJob(id)
   if (!job) return 'gone'
   if (await job.getState() !== 'failed') return 'not-failed'
-  const before = await link.store.read(id)
+  const before = await store.read(id)
   // Written before the job can run: written after, it could land on top of the resend's outcome.
-  await link.store.write({ job: jobDataOf(job), status: 'queued', attempts: 0, at: now, error: null })
+  await store.write({ job: jobDataOf(job), status: 'queued', attempts: 0, at: now, error: null })
   try {
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
     return 'queued'
   } catch (err) {
     // Expired or retried by another request since the state check.
-    const state = await link.queue.getJobState(id)
+    const state = await queue.getJobState(id)
     if ((state === 'failed' || state === 'unknown') && before?.status === 'failed') {
       // Put the failure back (record and index) as it was.
-      await link.store.write({
+      await store.write({
         job: jobDataOf(job), status: 'failed', attempts: before.attempts, at: Date.parse(before.updatedAt), error: before.error,
         ...(before.provider ? { provider: before.provider } : {})
       })
@@ -168,24 +170,29 @@ async function requeueFailed (link: RegionLink, id: string, now: number): Promis
   }
 }
 
+/** An index entry and the partition it was found in. */
+type Located = FailedEntry & { partition: Partition }
+
 /**
- * A region's failed-message index from newest to oldest, within [min, max], strictly after `after`
+ * A partition's failed-message index from newest to oldest, within [min, max], strictly after `after`
  * in that order (time descending, then id descending). Keyset-paged: each call starts below the
  * last time seen and reads that last millisecond whole, so entries removed or added meanwhile
  * never make it skip or repeat one, and any number of failures in one millisecond is fine.
  */
-async function * scanFailed (link: RegionLink, max: number | string, min: number | string, after: FailedEntry | null): AsyncGenerator<FailedEntry> {
+async function * scanFailed (partition: Partition, max: number | string, min: number | string, after: FailedEntry | null): AsyncGenerator<Located> {
+  const range = async (top: number | string, bottom: number | string, count?: number): Promise<Located[]> =>
+    (await partition.store.failedRange(top, bottom, count)).map((e) => ({ ...e, partition }))
   let top: number | string = max
   if (after) {
-    for (const e of await link.store.failedRange(after.at, after.at)) if (e.id < after.id) yield e
+    for (const e of await range(after.at, after.at)) if (e.id < after.id) yield e
     top = `(${after.at}`
   }
   for (;;) {
-    const page = await link.store.failedRange(top, min, CHUNK)
+    const page = await range(top, min, CHUNK)
     const lastAt = page.at(-1)?.at
     if (lastAt === undefined) return
     for (const e of page) if (e.at !== lastAt) yield e
-    yield * await link.store.failedRange(lastAt, lastAt)
+    yield * await range(lastAt, lastAt)
     if (page.length < CHUNK) return
     top = `(${lastAt}`
   }
@@ -193,8 +200,8 @@ async function * scanFailed (link: RegionLink, max: number | string, min: number
 
 const newer = (a: FailedEntry, b: FailedEntry): boolean => a.at > b.at || (a.at === b.at && a.id > b.id)
 
-/** Merges per-region scans into one order, so a cursor means the same across regions. */
-async function * mergeNewestFirst (scans: Array<AsyncGenerator<FailedEntry>>): AsyncGenerator<FailedEntry> {
+/** Merges per-partition scans into one order, so a cursor means the same across partitions and regions. */
+async function * mergeNewestFirst (scans: Array<AsyncGenerator<Located>>): AsyncGenerator<Located> {
   const heads = await Promise.all(scans.map((s) => s.next()))
   for (;;) {
     let best = -1
@@ -205,7 +212,7 @@ async function * mergeNewestFirst (scans: Array<AsyncGenerator<FailedEntry>>): A
     const head = heads[best]
     if (!head || head.done) return
     yield head.value
-    heads[best] = await (scans[best] as AsyncGenerator<FailedEntry>).next()
+    heads[best] = await (scans[best] as AsyncGenerator<Located>).next()
   }
 }
 

@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
 import type { Metrics } from '../../../shared/metrics.js'
-import { regionOfId, type JobData } from '../../../shared/queues.js'
+import type { JobData } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import { describeSchemaError } from '../../../shared/schema-errors.js'
@@ -52,6 +52,8 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
   }, async (req, reply) => {
     const now = clock.now()
     const jobs: JobData[] = []
+    // One partition for the whole batch: one Redis call per region, and batches spread over them.
+    const partition = Math.floor(Math.random() * config.queuePartitions)
     const results = req.body.messages.map((item, index) => {
       const root = `messages[${index}]`
       try {
@@ -59,7 +61,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
           const first = checkMessage.Errors(item).First()
           throw new HttpError('MQ_ERR_VALIDATION', first ? describeSchemaError(first, root) : `${root} is not a valid message`)
         }
-        const data = prepareMessage(item as MessageInput, req.client, config, now, root)
+        const data = prepareMessage(item as MessageInput, req.client, config, now, partition, root)
         jobs.push(data)
         // CONTRACT.md's {index, id}: at a thousand messages per request every byte of it counts.
         return { index, id: data.id }
@@ -88,16 +90,16 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
 
 /** The stored record, completed by the queue's view while the message is not final. */
 export async function findRecord (links: RegionLinks, id: string): Promise<MessageRecord | null> {
-  const link = links.links.get(regionOfId(id))
-  if (!link) return null
-  const stored = await link.store.read(id)
+  const partition = await links.resolve(id)
+  if (!partition) return null
+  const stored = await partition.store.read(id)
   if (stored && FINAL_STATUSES.has(stored.status)) return stored
-  const job = await link.queue.getJob(id)
+  const job = await partition.queue.getJob(id)
   const state = job ? await job.getState() : 'unknown'
   // The worker writes the record before it moves the job on, so a job that finished (or left the
   // queue) since the first read has its final record stored by now.
   if (!job || state === 'completed' || state === 'failed') {
-    const final = await link.store.read(id)
+    const final = await partition.store.read(id)
     if (final || !job) return final
   }
   return recordFromJob(job, state, stored)

@@ -46,17 +46,18 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     if (Math.abs(clock.now() - Number(signature.timestamp) * 1000) > MAX_SKEW_MS) throw new HttpError('MQ_ERR_VALIDATION', 'signature.timestamp is stale')
 
     const link = links.get(domain.region)
-    const fresh = await link.storeRedis.set(`${link.keys.prefix}:webhook-token:${signature.token}`, '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
+    const fresh = await link.storeRedis.set(link.keys.webhookToken(signature.token), '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
     if (fresh !== 'OK') throw new HttpError('MQ_ERR_CONFLICT', 'signature.token was already used')
     const id = messageOf(data, domain)
-    if (!id) return { status: 'ignored' }
+    const partition = id && await links.resolve(id)
+    if (!id || !partition) return { status: 'ignored' }
 
     const event: ProviderEvent = { event: data.event, at: toIso(Math.round(data.timestamp * 1000)) }
     if (data.recipient) event.recipient = data.recipient
     if (data.severity) event.severity = data.severity
     if (data.reason) event.reason = data.reason
     if (data['delivery-status']) event.deliveryStatus = data['delivery-status']
-    await link.store.appendEvent(id, event)
+    await partition.store.appendEvent(id, event)
     return { status: 'recorded' }
   })
 }
