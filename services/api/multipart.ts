@@ -10,7 +10,7 @@ import { Busboy } from '@fastify/busboy'
 import type { FileData } from '../../shared/queues.js'
 import { HttpError } from './errors.js'
 import { nameLabel } from './validation/labels.js'
-import { MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES } from './validation/limits.js'
+import { MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, MESSAGE_TOO_LARGE } from './validation/limits.js'
 
 /** A multipart form: fields in order (repeated names kept), files as base64. */
 export class MultipartBody {
@@ -24,8 +24,7 @@ const PLAIN_TRANSFER = new Set(['7bit', '8bit', 'binary'])
 const MAX_PARTS = 10_000
 
 export const requestTooLarge = (): HttpError => new HttpError('MQ_ERR_TOO_LARGE', 'request size exceeds 52.4MiB limit')
-const messageTooLarge = (label: string): HttpError =>
-  new HttpError('MQ_ERR_TOO_LARGE', `${label} brings the message (text, html, amp-html and files) over Mailgun's limit of ${MAX_MESSAGE_BYTES / 1_000_000} MB`)
+const messageTooLarge = (label: string): HttpError => new HttpError('MQ_ERR_TOO_LARGE', `${label} ${MESSAGE_TOO_LARGE}`)
 const malformed = (): HttpError => new HttpError('MQ_ERR_VALIDATION', 'malformed multipart/form-data request')
 const refuse = (message: string): HttpError => new HttpError('MQ_ERR_VALIDATION', message)
 const utf8 = new TextDecoder('utf-8', { fatal: true })

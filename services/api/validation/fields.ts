@@ -8,7 +8,8 @@ import { parseMailbox, parseMailboxList } from './addresses.js'
 import { headerNameProblem, isAddressHeader } from './headers.js'
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js'
 import {
-  base64Bytes, isSendOption, MAX_MESSAGE_BYTES, MAX_RECIPIENT_VARIABLES, MAX_RECIPIENTS, MAX_SEND_OPTIONS_BYTES, MAX_TAGS, tagProblem
+  base64Bytes, isSendOption, MAX_MESSAGE_BYTES, MAX_RECIPIENT_VARIABLES, MAX_RECIPIENTS, MAX_SEND_OPTIONS_BYTES, MAX_TAGS,
+  MESSAGE_TOO_LARGE, tagProblem
 } from './limits.js'
 import { lineProblem, textProblem } from './text.js'
 
@@ -51,7 +52,7 @@ export function checkSendFields (fields: ReadonlyArray<readonly [string, string]
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i] as readonly [string, string]
     const problem = fieldProblem(name, value, totals)
-    if (problem !== null) return typeof problem === 'string' ? { status: 400, message: `${labels.field(i)} ${problem}` } : { status: problem.status, message: `${labels.field(i)} ${problem.message}` }
+    if (problem !== null) return { status: problem === MESSAGE_TOO_LARGE ? 413 : 400, message: `${labels.field(i)} ${problem}` }
   }
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as FileData
@@ -60,17 +61,15 @@ export function checkSendFields (fields: ReadonlyArray<readonly [string, string]
     const typeProblem = lineProblem(f.contentType)
     if (typeProblem) return { status: 400, message: `${labels.file(i)}.contentType ${typeProblem}` }
     totals.messageBytes += base64Bytes(f.content)
-    if (totals.messageBytes > MAX_MESSAGE_BYTES) return { status: 413, message: `${labels.file(i)} ${tooLarge}` }
+    if (totals.messageBytes > MAX_MESSAGE_BYTES) return { status: 413, message: `${labels.file(i)} ${MESSAGE_TOO_LARGE}` }
   }
   return null
 }
 
-const tooLarge = `brings the message (text, html, amp-html and files) over Mailgun's limit of ${MAX_MESSAGE_BYTES / 1_000_000} MB`
-
-/** Why one field is refused (a 400's text, or a 413), or null; adds it to the totals. */
-function fieldProblem (name: string, value: string, totals: Totals): string | { status: 413, message: string } | null {
+/** Why one field is refused (MESSAGE_TOO_LARGE is a 413, any other phrase a 400), or null; adds it to the totals. */
+function fieldProblem (name: string, value: string, totals: Totals): string | null {
   const nameProblem = lineProblem(name)
-  if (nameProblem) return `is not a valid field name: it ${nameProblem.replace(/^must/, 'must')}`
+  if (nameProblem) return `is not a valid field name: it ${nameProblem}`
   const kind = kindOf(name)
   const valueProblem = kind === 'body' || kind === 'json' || kind === 'variable' ? textProblem(value) : lineProblem(value)
   if (valueProblem) return valueProblem
@@ -83,7 +82,7 @@ function fieldProblem (name: string, value: string, totals: Totals): string | { 
   switch (kind) {
     case 'body':
       totals.messageBytes += Buffer.byteLength(value)
-      return totals.messageBytes > MAX_MESSAGE_BYTES ? { status: 413, message: tooLarge } : null
+      return totals.messageBytes > MAX_MESSAGE_BYTES ? MESSAGE_TOO_LARGE : null
     case 'from': {
       if (++totals.froms > 1) return 'must be given once'
       const one = parseMailbox(value)

@@ -26,6 +26,9 @@ export const MAX_SEND_OPTIONS_BYTES = 16_000
 /** "Maximum message size: 25 MB", as 25,000,000 bytes of decoded text, html, amp-html and files. */
 export const MAX_MESSAGE_BYTES = 25_000_000
 
+/** The phrase (after the field's name) of a 413 for a message over MAX_MESSAGE_BYTES. */
+export const MESSAGE_TOO_LARGE = "brings the message (text, html, amp-html and files) over Mailgun's limit of 25 MB"
+
 /** Mailgun's request limit ("413 request size exceeds 52.4MiB limit"): /v3 bodies are never read past it. */
 export const MAX_REQUEST_BYTES = 52_428_800
 
