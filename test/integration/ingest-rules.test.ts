@@ -128,6 +128,9 @@ test('broken bodies are a 400, never a 5xx: truncated or mis-encoded multipart, 
   const cutFile = await multipart(head + `--${boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="a.txt"\r\n\r\nabc`)
   assert.deepEqual([cutFile.statusCode, messageOf(cutFile.body)], [400, 'malformed multipart/form-data request'])
 
+  const badEscape = await stack.api.inject({ method: 'POST', url: `/v3/${DOMAIN}/messages`, payload: `from=shop%40${DOMAIN}&to=u%40example.com&text=100%`, headers: { ...basicAuth(), 'content-type': 'application/x-www-form-urlencoded' } })
+  assert.deepEqual([badEscape.statusCode, messageOf(badEscape.body)], [400, 'unable to parse request: invalid URL escape'])
+
   const json = await stack.api.inject({ method: 'POST', url: `/v3/${DOMAIN}/messages`, payload: { to: 'a@example.com' }, headers: basicAuth() })
   assert.equal(json.statusCode, 415)
   const badJson = await stack.api.inject({ method: 'POST', url: '/v1/messages', payload: '{"domain":', headers: { ...stack.auth(), 'content-type': 'application/json' } })

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
+import { parse as parseQuery } from 'fast-querystring'
 import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
 import type { Metrics } from '../../../shared/metrics.js'
@@ -27,7 +28,7 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
   })
   // Only the two encodings Mailgun takes: JSON or text here is a 415, never a half-read form.
   app.removeAllContentTypeParsers()
-  await app.register(formbody, { bodyLimit: MAX_REQUEST_BYTES })
+  await app.register(formbody, { bodyLimit: MAX_REQUEST_BYTES, parser: parseUrlencoded })
   app.addContentTypeParser('multipart/form-data', (req, payload, done) => {
     readMultipart(payload, req.headers).then((body) => done(null, body), (err: Error) => done(err, undefined))
   })
@@ -44,6 +45,14 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
   }
   app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: { hide: true } }, (req, reply) => send(req, reply, 'messages'))
   app.post<{ Params: { domain: string } }>('/v3/:domain/messages.mime', { schema: { hide: true } }, (req, reply) => send(req, reply, 'messages.mime'))
+}
+
+/** A "%" not followed by two hex digits: Mailgun refuses the body; the parser would keep it as text. */
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/
+
+function parseUrlencoded (body: string): Record<string, string | string[]> {
+  if (BAD_ESCAPE.test(body)) throw new HttpError('MQ_ERR_VALIDATION', 'unable to parse request: invalid URL escape')
+  return parseQuery(body) as Record<string, string | string[]>
 }
 
 /** Form fields in order (repeated names kept) and files, from either encoding. */
