@@ -21,7 +21,7 @@ export function sandboxConfig (base: Config, simulatorUrl: string, sendingKey: s
   const config: Config = Object.freeze({
     ...base,
     mailgunBase: Object.freeze({ ...base.mailgunBase, us: simulatorUrl }),
-    clients: Object.freeze([{ name: 'sandbox', keySha256: sha256(clientKey), domains: '*' as const }]),
+    clients: Object.freeze([{ name: 'sandbox', keySha256: sha256(clientKey), domains: '*' as const, ratePerSecond: null }]),
     domains: new Map([[SANDBOX_DOMAIN, Object.freeze(domain)]])
   })
   return { config, clientKey }

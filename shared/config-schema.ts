@@ -21,12 +21,14 @@ export const EnvSchema = Type.Object({
   REDIS_CLUSTER_NODES_EU: Type.Optional(Type.String({ minLength: 1 })),
   /** BullMQ queues per region, each in its own hash slot (spread over a cluster's masters). */
   QUEUE_PARTITIONS: Type.Integer({ default: 1, minimum: 1, maximum: 256 }),
-  HOST: Type.String({ default: '0.0.0.0' }),
+  /** API listen address; without it 0.0.0.0, or 127.0.0.1 in sandbox mode (no config file), see config.ts. */
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   /** Where `npm run start:worker` serves /healthz, /readyz and /metrics (on HOST). */
   WORKER_PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
-  MAILGUN_API_BASE_US: Type.String({ default: 'https://api.mailgun.net', pattern: '^https?://' }),
-  MAILGUN_API_BASE_EU: Type.String({ default: 'https://api.eu.mailgun.net', pattern: '^https?://' }),
+  /** https, or plain http to a loopback address only (checked in config.ts): the sending key travels with every request. */
+  MAILGUN_API_BASE_US: Type.String({ default: 'https://api.mailgun.net' }),
+  MAILGUN_API_BASE_EU: Type.String({ default: 'https://api.eu.mailgun.net' }),
   WORKER_REGIONS: Type.String({ default: 'us,eu', pattern: '^(us|eu)(,(us|eu))*$' }),
   WORKER_CONCURRENCY: Type.Integer({ default: 50, minimum: 1, maximum: 10000 }),
   MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1, maximum: 1000 }),
@@ -65,7 +67,9 @@ export const FileSchema = Type.Object({
     name: Type.String({ minLength: 1 }),
     key: Type.Optional(SecretString),
     keySha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
-    domains: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })
+    domains: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    /** Messages per second this client may queue, across every API process (429 above it); absent = unlimited. */
+    ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 }))
   }, { additionalProperties: false })),
   domains: Type.Array(Type.Object({
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto'
+import { isIPv4 } from 'node:net'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import { EnvSchema, FileSchema, type Env, type Region, type ConfigFile, type LogFormat } from './config-schema.js'
@@ -39,6 +40,8 @@ export interface ClientConfig {
   readonly keySha256: Buffer
   /** Domains this client may send for; '*' = all. */
   readonly domains: ReadonlySet<string> | '*'
+  /** Messages per second this client may queue, across every API process; null = unlimited. */
+  readonly ratePerSecond: number | null
 }
 
 export interface Config {
@@ -95,10 +98,12 @@ export function loadConfig ({ env, readFile }: ConfigSources): Config {
     configFile: text === null ? null : file,
     redis: { us: redisTarget(e, 'US'), eu: redisTarget(e, 'EU') },
     queuePartitions: e.QUEUE_PARTITIONS,
-    host: e.HOST,
+    // Sandbox mode runs a generated key against the simulator: on every interface it would be an
+    // open relay, and a habit carried to production. HOST opens it on purpose.
+    host: e.HOST ?? (text === null ? '127.0.0.1' : '0.0.0.0'),
     port: e.PORT,
     workerPort: e.WORKER_PORT,
-    mailgunBase: { us: trimSlash(e.MAILGUN_API_BASE_US), eu: trimSlash(e.MAILGUN_API_BASE_EU) },
+    mailgunBase: { us: mailgunBase(e.MAILGUN_API_BASE_US, 'MAILGUN_API_BASE_US'), eu: mailgunBase(e.MAILGUN_API_BASE_EU, 'MAILGUN_API_BASE_EU') },
     workerRegions: [...new Set(e.WORKER_REGIONS.split(','))] as Region[],
     workerConcurrency: e.WORKER_CONCURRENCY,
     maxAttempts: e.MAX_ATTEMPTS,
@@ -186,11 +191,12 @@ function clientsOf (raw: ConfigFile, file: string): ClientConfig[] {
       throw new ConfigError(`${file}: clients[${i}] needs exactly one of "key" or "keySha256"`)
     }
     const keySha256 = c.key !== undefined ? sha256(c.key) : Buffer.from(c.keySha256 as string, 'hex')
-    if (c.domains.includes('*')) return { name: c.name, keySha256, domains: '*' as const }
+    const ratePerSecond = c.ratePerSecond ?? null
+    if (c.domains.includes('*')) return { name: c.name, keySha256, domains: '*' as const, ratePerSecond }
     c.domains.forEach((d, j) => {
       if (!known.has(d.toLowerCase())) throw new ConfigError(`${file}: clients[${i}].domains[${j}] "${d}" is not a configured domain`)
     })
-    return { name: c.name, keySha256, domains: new Set(c.domains.map((d) => d.toLowerCase())) }
+    return { name: c.name, keySha256, domains: new Set(c.domains.map((d) => d.toLowerCase())), ratePerSecond }
   })
 }
 
@@ -234,7 +240,24 @@ function check<T extends TSchema> (schema: T, input: unknown, where: string): im
   return value as import('@sinclair/typebox').Static<T>
 }
 
-function trimSlash (url: string): string { return url.replace(/\/+$/, '') }
+/**
+ * A Mailgun base URL: https, or plain http to a loopback address (127.0.0.0/8, ::1, localhost),
+ * where a local simulator or proxy listens. The sending key goes in every request's Authorization
+ * header, so anything else would send it in clear text over a network.
+ */
+function mailgunBase (value: string, variable: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`environment: ${variable} is not a URL`)
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || (isIPv4(url.hostname) && url.hostname.startsWith('127.'))
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError(`environment: ${variable} must be an https URL (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost)`)
+  }
+  return value.replace(/\/+$/, '')
+}
 
 function deepFreeze<T> (obj: T): T {
   if (obj && typeof obj === 'object' && !(obj instanceof Secret) && !Buffer.isBuffer(obj)) {

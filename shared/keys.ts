@@ -37,6 +37,8 @@ export interface RegionKeys {
   readonly progress: string
   /** Hash: a domain's send-rate token bucket (see takeRateToken-1.lua). */
   rate(domain: string): string
+  /** Hash: a client's ingest-rate token bucket (same script), in the first configured region only. */
+  clientRate(client: string): string
   /** String: a webhook token already seen (replay guard). */
   webhookToken(token: string): string
   /** Set: every QUEUE_PARTITIONS value the region's messages were written with; workers serve them all. */
@@ -62,6 +64,7 @@ export function regionKeys (prefix: string, region: string): RegionKeys {
     heldJobs: (domain) => `${prefix}:held:${domain}`,
     progress: `${prefix}:progress:${region}`,
     rate: (domain) => `${prefix}:rate:${domain}`,
+    clientRate: (client) => `${prefix}:client-rate:${client}`,
     webhookToken: (token) => `${prefix}:webhook-token:${token}`,
     layouts: `${prefix}:layouts:${region}`
   }

@@ -5,10 +5,13 @@ import { systemClock, type Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
 import type { RegionLinks } from '../../shared/region-link.js'
-import { errorHandler } from './errors.js'
+import { REGIONS } from '../../shared/config-schema.js'
+import { createClientRate } from './client-rate.js'
+import { errorHandler, schemaError } from './errors.js'
 import { authPlugin } from './plugins/auth.js'
 import { docsPlugin } from './plugins/docs.js'
 import { dashboardRoutes } from './routes/dashboard.js'
+import { jsonBodyPlugin } from './plugins/json-body.js'
 import { domainsRoutes } from './routes/domains.js'
 import { healthRoutes } from './routes/health.js'
 import { messageAdminRoutes } from './routes/message-admin.js'
@@ -38,19 +41,24 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
     // are logged with their request explicitly, and ingest stays cheap.
     childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT_BYTES,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } }
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    schemaErrorFormatter: schemaError
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Client buckets live in one Redis every API process reaches: the first configured region's.
+  const rateLink = config.clients.some((c) => c.ratePerSecond !== null) ? REGIONS.map((r) => links.links.get(r)).find((l) => l !== undefined) : undefined
+  const clientRate = createClientRate(rateLink ? { redis: rateLink.storeRedis, key: rateLink.keys.clientRate } : null)
 
   // Before the routes: Fastify hands a context's error handler only to plugins registered after it.
   app.setErrorHandler(errorHandler)
+  await app.register(jsonBodyPlugin)
   await app.register(docsPlugin)
   await app.register(authPlugin, { clients: config.clients })
   await app.register(healthRoutes, { links })
   await app.register(metricsRoutes, { metrics })
-  await app.register(messagesRoutes, { config, links, clock, metrics })
+  await app.register(messagesRoutes, { config, links, clock, metrics, clientRate })
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links, clock })
-  await app.register(mailgunRoutes, { config, links, clock, metrics })
+  await app.register(mailgunRoutes, { config, links, clock, metrics, clientRate })
   await app.register(webhookRoutes, { config, links, clock })
   await app.register(dashboardRoutes)
 

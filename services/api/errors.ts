@@ -1,13 +1,19 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import { fieldPath } from '../../shared/schema-errors.js'
+import { keyLabel } from './validation/labels.js'
 
 /** Every error the API answers with: stable code, HTTP status, message safe to show a caller. */
 export const ERRORS = {
   MQ_ERR_UNAUTHORIZED: { status: 401, message: 'missing or unknown client key' },
+  /** One answer for every webhook that cannot be verified, so it tells nothing about the keys. */
+  MQ_ERR_SIGNATURE: { status: 401, message: 'webhook signature not verified' },
   MQ_ERR_DOMAIN_FORBIDDEN: { status: 403, message: 'this client key may not send for domain %s' },
   MQ_ERR_VALIDATION: { status: 400, message: '%s' },
   MQ_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
   MQ_ERR_DOMAIN_UNKNOWN: { status: 404, message: 'Domain not found: %s' },
   MQ_ERR_CONFLICT: { status: 409, message: '%s' },
+  MQ_ERR_TOO_LARGE: { status: 413, message: '%s' },
+  MQ_ERR_RATE_LIMITED: { status: 429, message: '%s' },
   MQ_ERR_UNAVAILABLE: { status: 503, message: 'the queue store is unavailable, retry later' },
   MQ_ERR_INTERNAL: { status: 500, message: 'internal error' }
 } as const
@@ -16,7 +22,8 @@ export type ErrorCode = keyof typeof ERRORS
 
 export class HttpError extends Error {
   readonly statusCode: number
-  constructor (readonly code: ErrorCode, detail = '') {
+  /** `retryAfterSeconds`: sent as Retry-After (429s; 503s get RETRY_AFTER_SECONDS). */
+  constructor (readonly code: ErrorCode, detail = '', readonly retryAfterSeconds?: number) {
     super(ERRORS[code].message.replace('%s', detail))
     this.name = 'HttpError'
     this.statusCode = ERRORS[code].status
@@ -42,7 +49,8 @@ export function errorHandler (err: FastifyError, req: FastifyRequest, reply: Fas
     return
   }
   if (err instanceof HttpError || (err.name === 'HttpError' && err.code in ERRORS)) {
-    if (err.statusCode === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS)
+    const retryAfter = (err as HttpError).retryAfterSeconds ?? (err.statusCode === 503 ? RETRY_AFTER_SECONDS : undefined)
+    if (retryAfter !== undefined) void reply.header('retry-after', retryAfter)
     void reply.code(err.statusCode ?? 500).send({ message: err.message, code: err.code })
     return
   }
@@ -57,4 +65,20 @@ export function errorHandler (err: FastifyError, req: FastifyRequest, reply: Fas
   void reply.code(status).send(status === 500
     ? { message: ERRORS.MQ_ERR_INTERNAL.message, code: 'MQ_ERR_INTERNAL' }
     : { message: err.message, code: err.code })
+}
+
+/**
+ * A schema error as one line naming the field the way the caller wrote it: `to[3] must NOT have
+ * more than 998 characters`, `from is required`, `querystring.limit must be integer`.
+ */
+export function schemaError (errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const first = errors[0]
+  const root = dataVar === 'body' ? '' : dataVar
+  const path = first ? fieldPath(first.instancePath, root) : dataVar
+  const field = path === '(root)' ? dataVar : path
+  const params = (first?.params ?? {}) as { missingProperty?: string, additionalProperty?: string }
+  let message = `${field} ${first?.message ?? 'is invalid'}`
+  if (first?.keyword === 'required' && params.missingProperty) message = `${keyLabel(path === '(root)' ? '' : path, params.missingProperty)} is required`
+  if (first?.keyword === 'additionalProperties' && params.additionalProperty) message = `${keyLabel(path === '(root)' ? '' : path, params.additionalProperty)} is not a known field`
+  return new Error(message)
 }

@@ -5,20 +5,24 @@ import type { JobData } from '../../shared/queues.js'
 import type { Accepted, MessageInput } from './schemas/message.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
-import { checkMessageRules, instantOf, mailgunFields } from './mailgun-fields.js'
+import { checkNativeFields, instantOf, nativeFields } from './mailgun-fields.js'
+import { within } from './validation/labels.js'
 
 /**
- * A validated native message → the job that carries it. Throws HttpError (400/403) for what the
- * schema could not say. `partition`: which of the region's queues (random when omitted).
+ * A validated native message → the job that carries it. Throws HttpError (400/403/413) for what
+ * the schema could not say. `partition`: which of the region's queues (random when omitted);
+ * `root` names a batch item in errors (`messages[4]`).
  */
-export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, partition?: number): JobData {
+export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, partition?: number, root = ''): JobData {
   const domain = m.domain.toLowerCase()
   assertDomainAllowed(client, domain)
   const domainConfig = config.domains.get(domain)
   if (!domainConfig) throw new HttpError('MQ_ERR_VALIDATION', `domain "${m.domain}" is not configured`)
-  checkMessageRules(m)
-  const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, 'sendAt') : null
-  return newJob(domainConfig, config, now, { sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', ...mailgunFields(m) }, partition)
+  const native = nativeFields(m, root)
+  const sendAt = m.sendAt !== undefined ? instantOf(m.sendAt, within(root, 'sendAt')) : null
+  const data = newJob(domainConfig, config, now, { sendAt, lane: m.lane ?? 'transactional', endpoint: 'messages', fields: native.fields, files: native.files }, partition)
+  checkNativeFields(native, data.messageId, root)
+  return data
 }
 
 /**

@@ -5,7 +5,7 @@
  * skew between workers plays out. Uses the connection it is given and creates none.
  */
 import type { RedisClient } from '../../shared/redis.js'
-import { luaScript } from '../../shared/lua/index.js'
+import { tokenBucket } from '../../shared/token-bucket.js'
 
 export interface DomainRate {
   /** Takes one token for domain; returns 0 when the send may go now, else ms to wait before trying again. */
@@ -29,25 +29,17 @@ export interface DomainRateOptions {
   maxClockSkewMs?: number
 }
 
-const COMMAND = 'mqTakeRateToken'
-
-type WithTakeCommand = RedisClient & {
-  [COMMAND]: (key: string, ratePerSecond: number, now: number, burstMs: number, maxSkewMs: number) => Promise<number>
-}
-
 export function createDomainRate (redis: RedisClient, bucketKey: (domain: string) => string, opts: DomainRateOptions = {}): DomainRate {
   const burstMs = opts.burstMs ?? 100
   const maxSkewMs = opts.maxClockSkewMs ?? 5000
   if (!(burstMs >= 0) || !(maxSkewMs >= 0)) throw new RangeError('burstMs and maxClockSkewMs must be >= 0')
-  // defineCommand is idempotent per name; ioredis sends EVALSHA and falls back to EVAL once.
-  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: luaScript('takeRateToken-1.lua') })
-  const r = redis as WithTakeCommand
+  const takeTokens = tokenBucket(redis)
 
   return {
     async take (domain, ratePerSecond, now) {
       if (ratePerSecond === Infinity) return 0
       if (!(ratePerSecond > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${ratePerSecond}`)
-      return Number(await r[COMMAND](bucketKey(domain), ratePerSecond, Math.floor(now), burstMs, maxSkewMs))
+      return await takeTokens(bucketKey(domain), ratePerSecond, now, burstMs, maxSkewMs)
     },
     async slowDown (domain, forMs, now) {
       const key = bucketKey(domain)

@@ -1,9 +1,10 @@
 --[[
-  Takes one send token from a domain's token bucket. One bucket per domain, shared by every
-  worker process, so a domain's ratePerSecond holds across all of them and across restarts.
+  Takes send tokens from a token bucket: one bucket per domain, shared by every worker process, so
+  a domain's ratePerSecond holds across all of them and across restarts (and one per API client,
+  for the client's ingest rate, shared by every API process).
 
   Input:
-    KEYS[1] the domain's bucket, a hash (<prefix>:rate:<domain>):
+    KEYS[1] the bucket, a hash (<prefix>:rate:<domain>, <prefix>:client-rate:<client>):
               tokens     milli-tokens left (1000 = one send), fractional
               ts         epoch ms the bucket was last refilled; never moves back (see ARGV[4])
               slowUntil  epoch ms; before it the rate is halved, floor 1/s (written by slowDown)
@@ -14,9 +15,13 @@
             less than one token. Any window of w ms then grants at most rate * (w + burstMs) / 1000.
     ARGV[4] maxSkewMs: a `ts` further ahead of `now` than this came from a clock that is wrong
             (ours or another worker's); the bucket restarts from `now` instead of stalling.
+    ARGV[5] cost: tokens to take (optional, default 1). A cost above what the bucket holds is
+            taken once the bucket is full and leaves it in debt (one such call may exceed the
+            window bound above), so n tokens still cost n / rate seconds and a batch larger than
+            the bucket is never refused for good.
 
   Output:
-    0     the token was taken: the send may go now
+    0     the tokens were taken: the send may go now
     n > 0 milliseconds to wait before asking again
 
   Clocks: `now` comes from each worker, so skew between workers matters. Refill only ever counts
@@ -29,6 +34,7 @@ local rate = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local burstMs = tonumber(ARGV[3])
 local maxSkewMs = tonumber(ARGV[4])
+local cost = (tonumber(ARGV[5]) or 1) * 1000
 
 local state = redis.call('HMGET', key, 'tokens', 'ts', 'slowUntil')
 local slowUntil = tonumber(state[3]) or 0
@@ -55,16 +61,17 @@ if tokens > capacity then
   tokens = capacity
 end
 
+local need = math.min(cost, capacity)
 local wait = 0
-if tokens >= 1000 then
-  tokens = tokens - 1000
+if tokens >= need then
+  tokens = tokens - cost
 else
-  wait = math.ceil((1000 - tokens) / rate) + math.max(0, ts - now)
+  wait = math.ceil((need - tokens) / rate) + math.max(0, ts - now)
 end
 
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(ts))
--- Keep the key while it still means something: until a drained bucket is full again, or the
--- slowdown ends. An absent key is a full bucket, so an idle domain costs nothing.
-local keepMs = math.max(math.ceil(capacity / rate), slowUntil - now) + 1000
+-- Keep the key while it still means something: until a drained (or indebted) bucket is full
+-- again, or the slowdown ends. An absent key is a full bucket, so an idle domain costs nothing.
+local keepMs = math.max(math.ceil((capacity - math.min(tokens, 0)) / rate), slowUntil - now) + 1000
 redis.call('PEXPIRE', key, math.ceil(keepMs))
 return wait

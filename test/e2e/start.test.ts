@@ -27,11 +27,13 @@ function run (entry: string, env: Record<string, string>, cwd: string) {
 test('npm start with no config prints a curl line that works as printed; the message is sent', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'mq-start-'))
   const port = await freePort()
-  const proc = run('services/main.js', { REDIS_URL: testRedisUrl(), MAILQUEUE_PREFIX: uniquePrefix(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' }, cwd)
+  // No HOST: sandbox mode listens on loopback by itself.
+  const proc = run('services/main.js', { REDIS_URL: testRedisUrl(), MAILQUEUE_PREFIX: uniquePrefix(), PORT: String(port), LOG_LEVEL: 'warn' }, cwd)
   t.after(() => { proc.child.kill('SIGKILL'); rmSync(cwd, { recursive: true, force: true }) })
 
   const banner = await eventually(() => proc.out().includes('Then read its record') ? proc.out() : undefined, 'the banner', 30_000)
   assert.match(banner, /sandbox mode/)
+  assert.match(banner, new RegExp(`API: {2}http://127\\.0\\.0\\.1:${port} `))
   assert.match(banner, /client key: mq-sandbox-/)
   const lines = banner.split('\n')
   const at = lines.findIndex((l) => l.trim().startsWith('curl -s -X POST'))
@@ -59,4 +61,13 @@ test('a bad config file stops start-up with one line naming the file and the fie
   const proc = run('services/api/server.js', { REDIS_URL: testRedisUrl() }, cwd)
   assert.equal(await proc.exited, 1)
   assert.equal(proc.err(), 'mailqueue: ./mailqueue.json: domains[0].region must be "us" or "eu"\n')
+})
+
+test('a Mailgun base in plain http to a public address stops start-up with one line naming the variable', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'mq-http-'))
+  t.after(() => rmSync(cwd, { recursive: true, force: true }))
+  writeFileSync(join(cwd, 'mailqueue.json'), JSON.stringify({ clients: [], domains: [{ name: 'a.com', region: 'us', sendingKey: 'k' }] }))
+  const proc = run('services/worker/main.js', { REDIS_URL: testRedisUrl(), MAILGUN_API_BASE_US: 'http://203.0.113.10' }, cwd)
+  assert.equal(await proc.exited, 1)
+  assert.match(proc.err(), /^mailqueue: environment: MAILGUN_API_BASE_US must be an https URL [^\n]*\n$/)
 })

@@ -12,12 +12,20 @@ import { createMailgunClient, type MailgunClient } from '../../services/worker/m
 import { startWorker, type RunningWorker } from '../../services/worker/worker.js'
 import { testClusterNodes, testRedisUrl, uniquePrefix } from './redis.js'
 
-export interface StackDomain { name: string, region: Region, ratePerSecond?: number }
+export interface StackDomain {
+  name: string
+  region: Region
+  ratePerSecond?: number
+  /** false: the domain has no webhookSigningKey (default true). */
+  webhookKey?: boolean
+}
 
 export interface StackOptions {
   domains?: StackDomain[]
   /** Extra clients: name → allowed domains. A client "main" with ["*"] always exists. */
   clients?: Record<string, string[]>
+  /** ratePerSecond of clients (by name, "main" included). */
+  clientRates?: Record<string, number>
   env?: Record<string, string>
   /** Start the worker (default true). */
   worker?: boolean
@@ -60,9 +68,14 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   })
   const sims = { us: await simOf('us'), eu: await simOf('eu') }
   const file = {
-    clients: [{ name: 'main', key: clientKeys.main, domains: ['*'] },
-      ...Object.entries(opts.clients ?? {}).map(([name, ds]) => ({ name, key: clientKeys[name], domains: ds }))],
-    domains: domains.map((d) => ({ name: d.name, region: d.region, sendingKey: sendingKeys[d.name], webhookSigningKey: webhookKeys[d.name], ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}) }))
+    clients: [['main', ['*']] as const, ...Object.entries(opts.clients ?? {})].map(([name, ds]) => ({
+      name, key: clientKeys[name], domains: ds, ...(opts.clientRates?.[name] ? { ratePerSecond: opts.clientRates[name] } : {})
+    })),
+    domains: domains.map((d) => ({
+      name: d.name, region: d.region, sendingKey: sendingKeys[d.name],
+      ...(d.webhookKey === false ? {} : { webhookSigningKey: webhookKeys[d.name] }),
+      ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {})
+    }))
   }
   const config = loadConfig({
     env: {

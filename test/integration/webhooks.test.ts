@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { eventually, message, startStack, type Stack } from '../helpers/stack.js'
 
 let stack: Stack
-before(async () => { stack = await startStack() })
+before(async () => { stack = await startStack({ domains: [{ name: 'mg.example.com', region: 'us' }, { name: 'other.example.net', region: 'eu' }] }) })
 after(async () => { await stack.close() })
 
 function signed (key: string, event: Record<string, unknown>, at = Math.floor(Date.now() / 1000)) {
@@ -32,4 +32,28 @@ test('a signed delivered event lands in its message record; forged, stale and re
 
   const record = (await stack.api.inject({ url: `/v1/messages/${accepted.id}`, headers: stack.auth() })).json()
   assert.deepEqual(record.events, [{ event: 'delivered', at: '2018-06-14T20:07:34.330Z', recipient: 'user@example.com' }])
+})
+
+test('only the key of the event\'s own domain verifies it: one tenant cannot vouch for another\'s messages', async () => {
+  const accepted = (await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: stack.auth(), payload: message('mg.example.com') })).json()
+  const own = stack.webhookKeys['mg.example.com'] as string
+  const other = stack.webhookKeys['other.example.net'] as string
+  const event = (extra: Record<string, unknown> = {}) => ({ event: 'opened', timestamp: Date.now() / 1000, message: { headers: { 'message-id': accepted.messageId.slice(1, -1) } }, ...extra })
+  const post = (body: unknown) => stack.api.inject({ method: 'POST', url: '/v1/webhooks/mailgun', payload: body as object })
+
+  const forged = await post(signed(other, event()))
+  assert.equal(forged.statusCode, 401)
+  assert.equal(forged.json().message, 'webhook signature not verified')
+  // Naming its own domain does not help the other tenant: the Message-Id's domain decides.
+  assert.equal((await post(signed(other, event({ domain: { name: 'other.example.net' } })))).statusCode, 401)
+  assert.equal((await post(signed(own, event()))).statusCode, 200)
+
+  // A caller-chosen Message-Id: the sending domain Mailgun names in event-data decides.
+  const foreignId = { event: 'delivered', timestamp: Date.now() / 1000, message: { headers: { 'message-id': 'order-42@shop.example.org' } } }
+  assert.equal((await post(signed(other, { ...foreignId, domain: { name: 'other.example.net' } }))).json().status, 'ignored')
+  assert.equal((await post(signed(own, { ...foreignId, domain: { name: 'other.example.net' } }))).statusCode, 401)
+  assert.equal((await post(signed(own, foreignId))).statusCode, 401) // no domain of ours at all
+
+  const record = (await stack.api.inject({ url: `/v1/messages/${accepted.id}`, headers: stack.auth() })).json()
+  assert.deepEqual(record.events.map((e: { event: string }) => e.event), ['opened'])
 })

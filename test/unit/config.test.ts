@@ -102,3 +102,30 @@ test('VERIFY_AFTER_MS: 30 minutes by default, any whole number of milliseconds f
   fails(good, { VERIFY_AFTER_MS: '-1' }, /^environment: VERIFY_AFTER_MS expected integer to be greater or equal to 0$/)
   fails(good, { VERIFY_AFTER_MS: 'soon' }, /^environment: VERIFY_AFTER_MS must be an integer$/)
 })
+
+test('MAILGUN_API_BASE_*: https, or plain http to loopback only; anything else is one line naming the variable', () => {
+  for (const base of ['https://api.mailgun.net', 'http://127.0.0.1:8025', 'http://127.3.4.5', 'http://localhost:8025/', 'http://[::1]:8025']) {
+    assert.equal(load(good, { MAILGUN_API_BASE_US: base }).mailgunBase.us, base.replace(/\/$/, ''))
+  }
+  fails(good, { MAILGUN_API_BASE_US: 'http://203.0.113.10' }, /^environment: MAILGUN_API_BASE_US must be an https URL/)
+  fails(good, { MAILGUN_API_BASE_EU: 'http://api.eu.mailgun.net' }, /^environment: MAILGUN_API_BASE_EU must be an https URL/)
+  fails(good, { MAILGUN_API_BASE_US: 'http://10.0.0.5:8025' }, /MAILGUN_API_BASE_US must be an https URL/)
+  fails(good, { MAILGUN_API_BASE_US: 'http://localhost.example.com' }, /MAILGUN_API_BASE_US must be an https URL/)
+  fails(good, { MAILGUN_API_BASE_US: 'ftp://127.0.0.1' }, /MAILGUN_API_BASE_US must be an https URL/)
+  fails(good, { MAILGUN_API_BASE_US: 'api.mailgun.net' }, /MAILGUN_API_BASE_US is not a URL/)
+})
+
+test('HOST: 0.0.0.0 with a config file, 127.0.0.1 in sandbox mode (no file), HOST wins either way', () => {
+  assert.equal(load(good).host, '0.0.0.0')
+  assert.equal(load(null).host, '127.0.0.1')
+  assert.equal(load(null, { HOST: '0.0.0.0' }).host, '0.0.0.0')
+  assert.equal(load(good, { HOST: '127.0.0.1' }).host, '127.0.0.1')
+})
+
+test('clients[].ratePerSecond: a number above 0, null when absent', () => {
+  assert.equal(load(good).clients[0]?.ratePerSecond, null)
+  const withRate = { ...good, clients: [{ ...good.clients[0], ratePerSecond: 50 }] }
+  assert.equal(load(withRate).clients[0]?.ratePerSecond, 50)
+  fails({ ...good, clients: [{ ...good.clients[0], ratePerSecond: 0 }] }, {}, /clients\[0\]\.ratePerSecond expected number to be greater than 0/)
+  fails({ ...good, clients: [{ ...good.clients[0], ratePerSecond: 'fast' }] }, {}, /clients\[0\]\.ratePerSecond must be a number/)
+})

@@ -14,7 +14,10 @@ declare module 'fastify' {
   }
 }
 
-/** The key a caller sent, Mailgun-style (`Basic base64("api:" + key)`) or as `Bearer key`. */
+/**
+ * The key a caller sent, Mailgun-style (`Basic base64("api:" + key)`, the user exactly `api`, as
+ * Mailgun takes it) or as `Bearer key`.
+ */
 export function presentedKey (header: string | undefined): string | null {
   if (!header) return null
   const space = header.indexOf(' ')
@@ -23,8 +26,7 @@ export function presentedKey (header: string | undefined): string | null {
   if (scheme === 'bearer') return value || null
   if (scheme !== 'basic') return null
   const decoded = Buffer.from(value, 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : null
+  return decoded.startsWith('api:') && decoded.length > 4 ? decoded.slice(4) : null
 }
 
 export function assertDomainAllowed (client: ClientConfig, domain: string): void {

@@ -1,70 +1,68 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
-import multipart from '@fastify/multipart'
+import { parse as parseQuery } from 'fast-querystring'
 import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
 import type { Metrics } from '../../../shared/metrics.js'
-import type { FileData, JobData } from '../../../shared/queues.js'
+import type { JobData } from '../../../shared/queues.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
+import type { ClientRate } from '../client-rate.js'
 import { errorHandler, HttpError } from '../errors.js'
 import { enqueue } from '../enqueue.js'
 import { prepareMailgunForm, type MailgunForm } from '../mailgun-form.js'
 import { mailgunMessagesDocs, mailgunMimeDocs } from '../schemas/mailgun.js'
+import { MultipartBody, readMultipart, requestTooLarge } from '../multipart.js'
+import { MAX_REQUEST_BYTES } from '../validation/limits.js'
 
-export interface MailgunRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
-
-/** Mailgun's request size limit (413 above it). */
-const MAX_BODY_BYTES = 52_428_800
+export interface MailgunRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics, clientRate: ClientRate }
 
 /**
  * The Mailgun-compatible API: an application using an official Mailgun SDK changes only its base
  * URL and key. Same fields, encodings and answers as Mailgun's own /v3/:domain/messages[.mime].
  */
-export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app, { config, links, clock, metrics }) => {
+export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app, { config, links, clock, metrics, clientRate }) => {
   // Mailgun's answer shapes: 401 is the plain text `Forbidden`, everything else `{message}`.
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.statusCode === 401) return reply.code(401).type('text/plain; charset=utf-8').header('www-authenticate', 'Basic realm="MG API"').send('Forbidden')
-    if (err.statusCode === 413 || err.code === 'FST_REQ_FILE_TOO_LARGE') return reply.code(413).send({ message: 'request size exceeds 52.4MiB limit' })
-    errorHandler(err, req, reply)
+    errorHandler(err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? requestTooLarge() : err, req, reply)
     return reply
   })
-  await app.register(formbody, { bodyLimit: MAX_BODY_BYTES })
-  await app.register(multipart, { limits: { fileSize: MAX_BODY_BYTES, fieldSize: MAX_BODY_BYTES, files: 1000, fields: 10_000 } })
+  // Only the two encodings Mailgun takes: JSON or text here is a 415, never a half-read form.
+  app.removeAllContentTypeParsers()
+  await app.register(formbody, { bodyLimit: MAX_REQUEST_BYTES, parser: parseUrlencoded })
+  app.addContentTypeParser('multipart/form-data', (req, payload, done) => {
+    readMultipart(payload, req.headers).then((body) => done(null, body), (err: Error) => done(err, undefined))
+  })
   app.addHook('onRequest', app.authenticate)
 
   const send = async (req: FastifyRequest<{ Params: { domain: string } }>, reply: FastifyReply, endpoint: JobData['endpoint']) => {
     const now = clock.now()
-    const form = { domain: req.params.domain, endpoint, ...await readForm(req) }
+    const form = { domain: req.params.domain, endpoint, ...formOf(req.body) }
     const data = prepareMailgunForm(form, req.client, config, now)
+    await clientRate.take(req.client, 1, now)
     await enqueue(links, config, data)
     metrics.countAccepted(data.domain, data.region)
     return reply.code(200).send({ id: data.messageId, message: 'Queued. Thank you.' })
   }
-  app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: mailgunMessagesDocs, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages'))
-  app.post<{ Params: { domain: string } }>('/v3/:domain/messages.mime', { schema: mailgunMimeDocs, bodyLimit: MAX_BODY_BYTES }, (req, reply) => send(req, reply, 'messages.mime'))
+  app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: mailgunMessagesDocs }, (req, reply) => send(req, reply, 'messages'))
+  app.post<{ Params: { domain: string } }>('/v3/:domain/messages.mime', { schema: mailgunMimeDocs }, (req, reply) => send(req, reply, 'messages.mime'))
 }
 
-/** Form fields in order (repeated names kept) and files as base64, from either encoding. */
-async function readForm (req: FastifyRequest): Promise<Pick<MailgunForm, 'fields' | 'files'>> {
+/** A "%" not followed by two hex digits: Mailgun refuses the body; the parser would keep it as text. */
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/
+
+function parseUrlencoded (body: string): Record<string, string | string[]> {
+  if (BAD_ESCAPE.test(body)) throw new HttpError('MQ_ERR_VALIDATION', 'unable to parse request: invalid URL escape')
+  return parseQuery(body) as Record<string, string | string[]>
+}
+
+/** Form fields in order (repeated names kept) and files, from either encoding. */
+function formOf (body: unknown): Pick<MailgunForm, 'fields' | 'files'> {
+  if (body instanceof MultipartBody) return body
+  if (body === undefined || body === null || typeof body !== 'object') throw new HttpError('MQ_ERR_VALIDATION', 'malformed form request')
   const fields: Array<[string, string]> = []
-  const files: FileData[] = []
-  if (req.isMultipart()) {
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'attachment' && part.fieldname !== 'inline' && part.fieldname !== 'message') {
-          throw new HttpError('MQ_ERR_VALIDATION', `unexpected file field ${part.fieldname}`)
-        }
-        const content = (await part.toBuffer()).toString('base64')
-        files.push({ field: part.fieldname, filename: part.filename || 'file', contentType: part.mimetype, content })
-      } else {
-        fields.push([part.fieldname, String(part.value)])
-      }
-    }
-    return { fields, files }
-  }
-  if (req.body === undefined || req.body === null || typeof req.body !== 'object') throw new HttpError('MQ_ERR_VALIDATION', 'malformed form request')
-  for (const [name, value] of Object.entries(req.body as Record<string, string | string[]>)) {
+  for (const [name, value] of Object.entries(body as Record<string, string | string[]>)) {
     for (const v of Array.isArray(value) ? value : [value]) fields.push([name, v])
   }
-  return { fields, files }
+  return { fields, files: [] }
 }

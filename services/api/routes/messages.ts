@@ -7,6 +7,7 @@ import type { JobData } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
 import type { RegionLinks } from '../../../shared/region-link.js'
 import { describeSchemaError } from '../../../shared/schema-errors.js'
+import type { ClientRate } from '../client-rate.js'
 import { HttpError } from '../errors.js'
 import { enqueue, enqueueMany } from '../enqueue.js'
 import { acceptedAnswer, prepareMessage } from '../ingest.js'
@@ -15,12 +16,12 @@ import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSch
 import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
 import { UnavailableSchema } from '../schemas/errors.js'
 
-export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics }
+export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics, clientRate: ClientRate }
 
 const checkMessage = TypeCompiler.Compile(MessageSchema)
 
 /** /v1/messages: ingest one or many, read a record. */
-export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock, metrics }) => {
+export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock, metrics, clientRate }) => {
   app.addHook('onRequest', app.authenticate)
 
   app.post('/v1/messages', {
@@ -33,6 +34,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     const now = clock.now()
     const data = prepareMessage(req.body, req.client, config, now)
     const answer = acceptedAnswer(data, now)
+    await clientRate.take(req.client, 1, now)
     // Checked here rather than by a headers schema, which would cost every request.
     const idemKey = req.headers['idempotency-key']
     if (typeof idemKey === 'string') {
@@ -55,12 +57,13 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     // One partition for the whole batch: one Redis call per region, and batches spread over them.
     const partition = Math.floor(Math.random() * config.queuePartitions)
     const results = req.body.messages.map((item, index) => {
+      const root = `messages[${index}]`
       try {
         if (!checkMessage.Check(item)) {
           const first = checkMessage.Errors(item).First()
-          throw new HttpError('MQ_ERR_VALIDATION', first ? describeSchemaError(first, `messages[${index}]`) : 'invalid message')
+          throw new HttpError('MQ_ERR_VALIDATION', first ? describeSchemaError(first, root) : `${root} is not a valid message`)
         }
-        const data = prepareMessage(item as MessageInput, req.client, config, now, partition)
+        const data = prepareMessage(item as MessageInput, req.client, config, now, partition, root)
         jobs.push(data)
         // CONTRACT.md's {index, id}: at a thousand messages per request every byte of it counts.
         return { index, id: data.id }
@@ -69,6 +72,8 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
         return { index, error: err.message }
       }
     })
+    // A batch of n costs n: the point of a client's rate is that it cannot fill the queue.
+    await clientRate.take(req.client, jobs.length, now)
     if (jobs.length > 0) await enqueueMany(links, config, jobs)
     for (const j of jobs) metrics.countAccepted(j.domain, j.region)
     return reply.code(jobs.length === results.length ? 202 : 207).send({ results })

@@ -8,6 +8,7 @@ import type { RegionLinks } from '../../../shared/region-link.js'
 import type { ProviderEvent } from '../../../shared/records.js'
 import { HttpError } from '../errors.js'
 import { webhookDocs } from '../schemas/webhook.js'
+import { eventDomain, messageOf } from '../webhook-events.js'
 
 export interface WebhookRouteOptions { config: Config, links: RegionLinks, clock: Clock }
 
@@ -22,6 +23,7 @@ const WebhookSchema = Type.Object({
     event: Type.String({ minLength: 1 }),
     timestamp: Type.Number(),
     message: Type.Optional(Type.Object({ headers: Type.Optional(Type.Object({ 'message-id': Type.Optional(Type.String()) })) })),
+    domain: Type.Optional(Type.Object({ name: Type.Optional(Type.String()) })),
     recipient: Type.Optional(Type.String()),
     severity: Type.Optional(Type.String()),
     reason: Type.Optional(Type.String()),
@@ -30,41 +32,33 @@ const WebhookSchema = Type.Object({
 })
 
 /**
- * POST /v1/webhooks/mailgun: Mailgun's event webhooks, signed with a domain's webhookSigningKey
- * (HMAC-SHA256 of timestamp + token). Fails closed: no key configured, no acceptance.
+ * POST /v1/webhooks/mailgun: Mailgun's event webhooks, each verified with the webhookSigningKey
+ * of the domain the event belongs to and no other (HMAC-SHA256 of timestamp + token). Fails
+ * closed: an event of no configured domain, or of a domain without a key, is never accepted.
  */
 export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (app, { config, links, clock }) => {
-  const keys = [...config.domains.values()].flatMap((d) => d.webhookSigningKey ? [d.webhookSigningKey] : [])
-  const anyLink = [...links.links.values()][0]
-
   app.post('/v1/webhooks/mailgun', { schema: { ...webhookDocs, body: WebhookSchema } }, async (req) => {
     const { signature, 'event-data': data } = req.body
-    const given = Buffer.from(signature.signature.toLowerCase(), 'hex')
-    const signed = keys.some((k) => timingSafeEqual(createHmac('sha256', k.reveal()).update(signature.timestamp + signature.token).digest(), given))
-    if (!signed) throw new HttpError('MQ_ERR_UNAUTHORIZED')
+    const domain = eventDomain(data, config.domains)
+    const key = domain?.webhookSigningKey
+    if (!domain || !key) throw new HttpError('MQ_ERR_SIGNATURE')
+    const expected = createHmac('sha256', key.reveal()).update(signature.timestamp + signature.token).digest()
+    if (!timingSafeEqual(expected, Buffer.from(signature.signature, 'hex'))) throw new HttpError('MQ_ERR_SIGNATURE')
     if (Math.abs(clock.now() - Number(signature.timestamp) * 1000) > MAX_SKEW_MS) throw new HttpError('MQ_ERR_VALIDATION', 'signature.timestamp is stale')
 
-    const target = recordOf(data.message?.headers?.['message-id'] ?? '')
-    const link = (target && links.links.get(target.region)) ?? anyLink
-    if (!link) return { status: 'ignored' }
+    const link = links.get(domain.region)
     const fresh = await link.storeRedis.set(link.keys.webhookToken(signature.token), '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
     if (fresh !== 'OK') throw new HttpError('MQ_ERR_CONFLICT', 'signature.token was already used')
-    const partition = target && await links.resolve(target.id)
-    if (!partition) return { status: 'ignored' }
+    const id = messageOf(data, domain)
+    const partition = id && await links.resolve(id)
+    if (!id || !partition) return { status: 'ignored' }
 
     const event: ProviderEvent = { event: data.event, at: toIso(Math.round(data.timestamp * 1000)) }
     if (data.recipient) event.recipient = data.recipient
     if (data.severity) event.severity = data.severity
     if (data.reason) event.reason = data.reason
     if (data['delivery-status']) event.deliveryStatus = data['delivery-status']
-    await partition.store.appendEvent(target.id, event)
+    await partition.store.appendEvent(id, event)
     return { status: 'recorded' }
   })
-
-  /** Our Message-Ids are `<local@domain>` and our ids `<region>-<local>`: no index needed. */
-  function recordOf (messageId: string): { id: string, region: 'us' | 'eu' } | null {
-    const m = /^<?((?:\d{1,3}\.\d{1,3}\.)?[0-9a-f-]{36})@([^>]+)>?$/i.exec(messageId.trim())
-    const domain = m?.[2] ? config.domains.get(m[2].toLowerCase()) : undefined
-    return m?.[1] && domain ? { id: `${domain.region}-${m[1]}`, region: domain.region } : null
-  }
 }
