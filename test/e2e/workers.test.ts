@@ -6,11 +6,15 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
+import dc from 'node:diagnostics_channel'
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../shared/redis-server.js'
+import type { MessageRecord } from '../../shared/records.js'
 import { testRedisUrl } from '../helpers/redis.js'
 import { sampleValue } from '../helpers/prometheus.js'
 import { cleanups } from '../helpers/cleanups.js'
@@ -42,7 +46,11 @@ async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<st
   const configFile = join(dir, 'mailqueue.json')
   writeFileSync(configFile, JSON.stringify({
     clients: [],
-    domains: domains.map((d) => ({ name: d.name, region: d.region, sendingKey: stack.sendingKeys[d.name], ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}) }))
+    domains: domains.map((d) => ({
+      name: d.name, region: d.region, sendingKey: stack.sendingKeys[d.name],
+      ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}),
+      ...(d.primaryKey ? { primaryKey: stack.accountKeys[d.region] } : {})
+    }))
   }))
   return {
     stack,
@@ -88,16 +96,12 @@ async function workersOnQueue (stack: Stack): Promise<number> {
   return await onlyPartition(stack).queue.getWorkersCount()
 }
 
-test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s, no second has more than 22', async (t) => {
+test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s, no 5 s window has more than 112', async (t) => {
   const warm = 'warm.example.com'
   const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us', ratePerSecond: 20 }, { name: warm, region: 'us' }], { WORKER_CONCURRENCY: '20' })
   const workers = [spawnWorker(), spawnWorker()]
   await eventually(async () => await workersOnQueue(stack) >= 2 || undefined, 'both worker processes on the queue', 30_000)
-  // Warm both processes up on an unlimited domain first. The limiter grants tokens at the rate,
-  // but a cold process (first connections to the simulator, first runs of its code, on a busy
-  // 2-core box) can stall a few hundred ms between taking a token and its request arriving, and
-  // the stalled sends then arrive together: seen here as 25-26 arrivals in one second without
-  // this warm-up. That measures start-up latency, not the shared bucket.
+  // Warm both processes up on an unlimited domain first, so the measure starts with both sending.
   const warmed = await accept(stack, warm, 60)
   await eventually(async () => (await statusesOf(stack, warmed.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'the warm-up sent')
   stack.sims.us.reset()
@@ -108,15 +112,22 @@ test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s,
   assert.equal(at.length, 200, 'no duplicates')
   const span = (at.at(-1) ?? 0) - (at[0] ?? 0)
   assert.ok(span >= 9500, `200 sends took ${span} ms`)
+  // The shared bucket grants at most rate * (w + burst) / 1000 sends in any w ms (takeRateToken-1.lua,
+  // burst 100 ms): 102 in 5 s. What the simulator sees is the grant time plus the way from the
+  // worker to the simulator, which a busy machine stretches and bunches (a process stalled for
+  // 500 ms delivers its granted sends together): seen as 23-26 arrivals in one second while the
+  // bucket was right. A 5 s window absorbs up to 500 ms of such jitter (20 * 5.6 = 112), while a
+  // limit that each process kept for itself (40/s together) puts about 200 in 5 s.
+  const windowMs = 5000
   let busiest = 0
   for (let i = 0, j = 0; i < at.length; i++) {
-    while (j < at.length && (at[j] as number) - (at[i] as number) < 1000) j++
+    while (j < at.length && (at[j] as number) - (at[i] as number) < windowMs) j++
     busiest = Math.max(busiest, j - i)
   }
-  assert.ok(busiest <= 22, `${busiest} sends in one second`)
+  assert.ok(busiest <= 112, `${busiest} sends in ${windowMs} ms`)
   assert.deepEqual((await statusesOf(stack, accepted.map((a) => a.id))).filter((s) => s !== 'sent'), [])
   for (const w of workers) assert.equal(w.child.exitCode, null, `a worker died: ${w.output()}`)
-  t.diagnostic(`span ${span} ms, busiest second ${busiest} sends`)
+  t.diagnostic(`span ${span} ms, busiest ${windowMs / 1000} s window ${busiest} sends`)
 })
 
 test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent, duplicates ≤ concurrency', async (t) => {
@@ -153,6 +164,74 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
   assert.ok(duplicates <= concurrency, `${duplicates} duplicates`)
   assert.equal(second.child.exitCode, null, `the new worker died: ${second.output()}`)
   t.diagnostic(`${sentBefore} sent before the kill; the rest ${Date.now() - killedAt} ms after it; ${duplicates} duplicates`)
+})
+
+test('kill -9 with sends in flight: a resend shows the attempt whose outcome is unknown; with primaryKey nothing is sent twice', async (t) => {
+  const verified = 'verified.example.com'
+  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }, { name: verified, region: 'us', primaryKey: true }],
+    { WORKER_CONCURRENCY: '10', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', VERIFY_AFTER_MS: '500' })
+  // Answers held back: all six sends are at Mailgun, unanswered, when the worker dies.
+  stack.sims.us.setDelay(60_000)
+  const plain = await accept(stack, DOMAIN, 3)
+  const checked = await accept(stack, verified, 3)
+  const first = spawnWorker()
+  await eventually(() => stack.sims.us.received().length >= 6 || undefined, 'all six in flight', 30_000)
+  first.child.kill('SIGKILL')
+  await first.exited
+  stack.sims.us.setDelay(0)
+  spawnWorker()
+  const all = [...plain, ...checked]
+  await eventually(async () => (await statusesOf(stack, all.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'all six sent', 60_000)
+  const seen = new Map<string, number>()
+  for (const m of stack.sims.us.received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
+  const read = async (id: string): Promise<MessageRecord> => await onlyPartition(stack).store.read(id) as MessageRecord
+  for (const m of plain) {
+    assert.equal(seen.get(m.messageId), 2, 'at least once: the send in flight went again')
+    const r = await read(m.id)
+    assert.deepEqual(r.history.map((h) => [h.attempt, h.outcome, h.status]), [[1, 'retry', null], [1, 'sent', 200]])
+    assert.match(r.history[0]?.error ?? '', /worker stopped/)
+  }
+  for (const m of checked) {
+    assert.equal(seen.get(m.messageId), 1, 'verified before the resend: sent once')
+    const r = await read(m.id)
+    assert.equal(r.sentAtSource, 'provider-event')
+    assert.deepEqual(r.history.map((h) => [h.attempt, h.outcome, h.status]), [[1, 'retry', null], [1, 'sent', null]])
+  }
+})
+
+test('a region outage with two worker processes: one probe at a time across both, and both resume', async (t) => {
+  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: '10' })
+  const ports = [await freePort(), await freePort()]
+  const workers = ports.map((port) => spawnWorker({ WORKER_PORT: String(port) }))
+  await eventually(async () => await workersOnQueue(stack) >= 2 || undefined, 'both worker processes on the queue', 30_000)
+  const { storeRedis, keys } = stack.links.get('us')
+  const times: number[] = []
+  const port = Number(new URL(stack.sims.us.url).port)
+  const onStart = (m: unknown): void => {
+    const { request, socket } = m as { request: IncomingMessage, socket: Socket }
+    if (socket.localPort === port && request.url?.startsWith('/v3/')) times.push(Date.now())
+  }
+  dc.subscribe('http.server.request.start', onStart)
+  t.after(() => { dc.unsubscribe('http.server.request.start', onStart) })
+
+  const outageMs = 12_000
+  stack.sims.us.addFault({ status: 503, forMs: outageMs })
+  const outageEnds = Date.now() + outageMs
+  const accepted = await accept(stack, DOMAIN, 200)
+  await eventually(async () => await storeRedis.hexists(keys.holds, 'region:us') === 1 || undefined, 'the region held')
+  // Both processes know of the hold within a second; sends in flight then have had their answer.
+  const settled = Date.now() + 1500
+  await eventually(async () => (await statusesOf(stack, accepted.map((a) => a.id))).every((s) => s === 'sent') || undefined, 'all sent after the outage', 60_000)
+  const probes = times.filter((at) => at >= settled && at < outageEnds)
+  // Alone, a worker probes at 1, 3, 7, 15 s into the hold; two on their own would probe twice as often.
+  assert.ok(probes.length <= 4, `${probes.length} requests while held: ${probes.map((at) => at - settled).join(', ')}`)
+  for (let i = 1; i < probes.length; i++) assert.ok((probes[i] as number) - (probes[i - 1] as number) >= 900, `one probe at a time: ${probes.map((at) => at - settled).join(', ')}`)
+  for (const [i, p] of ports.entries()) {
+    const text = await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()
+    assert.ok((sampleValue(text, 'mailqueue_send_duration_seconds_count', { region: 'us', outcome: 'sent' }) ?? 0) > 0, `worker ${i} resumed`)
+  }
+  for (const w of workers) assert.equal(w.child.exitCode, null, `a worker died: ${w.output()}`)
+  t.diagnostic(`${probes.length} probes while held`)
 })
 
 test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 within SEND_TIMEOUT_MS', async (t) => {
