@@ -141,7 +141,7 @@ export function createRegionOutage (o: RegionOutageOptions): RegionOutage {
         return GO
       }
       const now = clock.now()
-      if (now >= job.createdAt + outageLimitMs) return { kind: 'fail', reason: `region ${region} held longer than the outage limit (${config.outageLimitHours} h)` }
+      if (now >= dueSince(job) + outageLimitMs) return { kind: 'fail', reason: `region ${region} held longer than the outage limit (${config.outageLimitHours} h)` }
       const lease = await redis.get(link.keys.probeLease)
       if (lease === job.id) return PROBE
       if (lease === null && now >= (hold.probeAt ?? 0) && await redis.set(link.keys.probeLease, job.id, 'PX', leaseMs, 'NX') === 'OK') return PROBE
@@ -149,7 +149,7 @@ export function createRegionOutage (o: RegionOutageOptions): RegionOutage {
     },
 
     parkUntil (job) {
-      return Math.min(job.createdAt + outageLimitMs, clock.now() + PARK_RECHECK_MS)
+      return Math.min(dueSince(job) + outageLimitMs, clock.now() + PARK_RECHECK_MS)
     },
 
     async observe (job, answer, probe) {
@@ -189,5 +189,7 @@ export function createRegionOutage (o: RegionOutageOptions): RegionOutage {
   }
 }
 
+/** The outage limit counts from when a message was due: its creation, or its sendAt. */
+const dueSince = (job: JobData): number => Math.max(job.createdAt, job.sendAt ?? 0)
 const GO: RegionGate = Object.freeze({ kind: 'go', probe: false })
 const PROBE: RegionGate = Object.freeze({ kind: 'go', probe: true })

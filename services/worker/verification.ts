@@ -29,8 +29,17 @@ export type Settled =
   /** Not due yet: come back then, nothing recorded. */
   | { kind: 'wait', until: number }
 
+/** What a job's record says of its earlier run: finished after all, or the attempt to check (if any). */
+export type Recalled = Extract<Settled, { kind: 'done' } | { kind: 'fail' }> | { kind: 'send', last: HistoryEntry | undefined }
+
 export interface Verification {
-  settle(run: Run): Promise<Settled>
+  /**
+   * First thing for a job that may be at Mailgun (before any hold parks it): a stalled job whose
+   * outcome was stored is finished, and a stall the record does not show yet is written to it.
+   */
+  recall(run: Run): Promise<Recalled>
+  /** Just before a send: an attempt whose outcome is unknown is checked in the Events API when due. */
+  verify(run: Run, last: HistoryEntry | undefined): Promise<Settled>
 }
 
 export interface VerificationOptions {
@@ -47,7 +56,7 @@ export interface VerificationOptions {
 /** How a stalled attempt starts in the history; with MAY_HAVE_ACCEPTED in it, it is checked like a lost answer. */
 const STALLED = 'the worker stopped while it had this message (killed, or its lock lapsed)'
 const SEND: Settled = Object.freeze({ kind: 'send' })
-const DONE: Settled = Object.freeze({ kind: 'done' })
+const DONE = Object.freeze({ kind: 'done' as const })
 
 /** True for a job that may already be at Mailgun: it stalled once, or its last answer was lost. */
 export function mayHaveReachedMailgun (job: Job<StoredJob>): boolean {
@@ -62,24 +71,27 @@ export function createVerification (o: VerificationOptions): Verification {
   const primaryKey = (domain: string): Secret | null => config.domains.get(domain)?.primaryKey ?? null
 
   return {
-    async settle (run) {
+    async recall (run) {
       const { job, data: d, attempt } = run
-      const now = clock.now()
       const record = await run.partition.store.read(d.id)
-      let last = record?.history.at(-1)
+      const last = record?.history.at(-1)
+      if (job.stalledCounter === 0) return { kind: 'send', last }
+      // The outcome was stored, but the job's move was lost with its worker.
+      if (record?.status === 'sent') return DONE
+      if (record?.status === 'failed') return { kind: 'fail', reason: record.error ?? 'failed' }
+      if ((record?.history.filter(isStall).length ?? 0) >= job.stalledCounter) return { kind: 'send', last }
+      const now = clock.now()
+      const error = `${STALLED}: if it was sending, ${MAY_HAVE_ACCEPTED}`
+      const entry = { attempt, outcome: 'retry' as const, status: null, error, nextAttemptAt: iso(primaryKey(d.domain) ? now + config.verifyAfterMs : now) }
+      await recorder.record(run, { status: 'retrying', attempts: job.attemptsMade, error, entry })
+      return { kind: 'send', last: { ...entry, at: iso(now) } }
+    },
+
+    async verify (run, last) {
+      const { job, data: d, attempt } = run
       const key = primaryKey(d.domain)
-      if (job.stalledCounter > 0) {
-        // The outcome was stored, but the job's move was lost with its worker.
-        if (record?.status === 'sent') return DONE
-        if (record?.status === 'failed') return { kind: 'fail', reason: record.error ?? 'failed' }
-        if ((record?.history.filter(isStall).length ?? 0) < job.stalledCounter) {
-          const error = `${STALLED}: if it was sending, ${MAY_HAVE_ACCEPTED}`
-          const entry = { attempt, outcome: 'retry' as const, status: null, error, nextAttemptAt: iso(key ? now + config.verifyAfterMs : now) }
-          await recorder.record(run, { status: 'retrying', attempts: job.attemptsMade, error, entry })
-          last = { ...entry, at: iso(now) }
-        }
-      }
       if (!key || !isUnknown(last)) return SEND
+      const now = clock.now()
       const due = Date.parse(last.at) + config.verifyAfterMs
       if (now < due) return { kind: 'wait', until: due }
 

@@ -87,7 +87,7 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     const recorder = createRecorder({
       log: rlog,
       now: () => clock.now(),
-      pause: () => { for (const s of workers) void s.worker.pause(true) },
+      pause: () => { for (const s of workers) s.worker.pause(true).catch((err: unknown) => rlog.error({ err }, 'pausing failed')) },
       resume: () => { if (closing === null) for (const s of workers) s.worker.resume() }
     })
     const holds = new HoldStore(link)
@@ -163,19 +163,25 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     }
     const authorization = auth.get(d.domain)
     if (authorization === undefined) return await fail(ctx, run, `domain ${d.domain} is not configured`, {})
+    // Rare: a job back from a stall, or whose last answer was lost, reads its record first.
+    const recalled = mayHaveReachedMailgun(job) ? await ctx.verification.recall(run) : null
+    if (recalled !== null && recalled.kind !== 'send') return await finish(ctx, run, recalled)
     const gate = await ctx.gates.hold(d)
     // Only a parked message meets its outage limit: it leaves the held index.
     if (gate.kind === 'fail') return await fail(ctx, run, gate.reason, { held: 'leave' })
     if (gate.kind === 'park') return await ctx.parking.park(run, gate.hold, gate.scope, gate.until)
-    if (mayHaveReachedMailgun(job)) {
-      const settled = await ctx.verification.settle(run)
+    if (recalled !== null) {
+      const settled = await ctx.verification.verify(run, recalled.last)
       if (settled.kind !== 'send') {
         if (gate.probe) await ctx.outage.probeSkipped(d)
         return await finish(ctx, run, settled)
       }
     }
     const retryAt = await ctx.gates.rate(d)
-    if (retryAt > 0) return await deferRun(run, retryAt)
+    if (retryAt > 0) {
+      if (gate.probe) await ctx.outage.probeSkipped(d)
+      return await deferRun(run, retryAt)
+    }
 
     const started = performance.now()
     const answer = await client.send(ctx.region, d, authorization)

@@ -67,6 +67,30 @@ test('Redis over maxmemory mid-flow: the worker stops taking work until its outc
   t.diagnostic(`${atPause} sent when Redis filled, ${whilePaused - atPause} in flight finished while paused`)
 })
 
+test('a job back from a stall whose outcome was stored before its worker died is finished, not sent again', async (t) => {
+  const stack = await startStack({ worker: false })
+  cleanups(t)(() => stack.close())
+  const [msg] = await accept(stack, DOMAIN, 1)
+  assert.ok(msg)
+  const partition = partitionOf(stack, msg.id)
+  const job = await partition.queue.getJob(msg.id)
+  assert.ok(job)
+  // What a worker killed between storing the outcome and moving the job leaves: the record says
+  // sent, and BullMQ brings the job back as stalled (its stall count up by one).
+  await partition.store.write({
+    job: { ...msg, domain: DOMAIN, region: 'us', createdAt: job.timestamp, sendAt: null },
+    status: 'sent', attempts: 1, at: Date.now(), error: null,
+    entry: { attempt: 1, outcome: 'sent', status: 200, error: null, nextAttemptAt: null }
+  })
+  await stack.links.get('us').queueRedis.hset(partition.queue.toKey(msg.id), 'stc', '1')
+  await stack.startWorker()
+  await eventually(async () => await partition.queue.getJob(msg.id) === undefined || undefined, 'the job finished')
+  assert.equal(stack.sims.us.requests(), 0, 'nothing sent again')
+  const record = await partition.store.read(msg.id)
+  assert.equal(record?.status, 'sent')
+  assert.equal(record?.history.length, 1)
+})
+
 describe('a region outage, single Redis', () => { outageLines({}) })
 describe('a region outage, Redis Cluster with 3 partitions', { skip: clusterSkip() }, () => { outageLines({ cluster: true, partitions: 3 }) })
 
