@@ -187,6 +187,19 @@ export async function accept (stack: Stack, domain: string, n: number): Promise<
   return out
 }
 
+/** messageId → how many times the region's simulator accepted it. */
+export function arrivals (stack: Pick<Stack, 'sims'>, region: Region = 'us'): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const m of stack.sims[region].received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
+  return seen
+}
+
+/** Every accepted message reached the us simulator exactly once. */
+export function assertEachOnce (stack: Pick<Stack, 'sims'>, accepted: readonly Accepted[]): void {
+  const seen = arrivals(stack)
+  for (const a of accepted) assert.equal(seen.get(a.messageId), 1, `${a.messageId} arrived exactly once`)
+}
+
 /** Status of each message's stored record (null: no record written yet). */
 export async function statusesOf (stack: Stack, ids: readonly string[]): Promise<Array<Status | null>> {
   return await Promise.all(ids.map(async (id) => (await partitionOf(stack, id).store.read(id))?.status ?? null))

@@ -13,20 +13,9 @@ import type { MessageRecord } from '../../shared/records.js'
 import { createRedis } from '../../shared/redis.js'
 import { startRedisServer } from '../../shared/redis-server.js'
 import { cleanups } from '../helpers/cleanups.js'
-import { accept, clusterSkip, eventually, partitionOf, startStack, statusesOf, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
+import { accept, assertEachOnce, clusterSkip, eventually, partitionOf, startStack, statusesOf, type Stack, type StackOptions } from '../helpers/stack.js'
 
 const DOMAIN = 'mg.example.com'
-
-function arrivals (stack: Stack): Map<string, number> {
-  const seen = new Map<string, number>()
-  for (const m of stack.sims.us.received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
-  return seen
-}
-
-function assertEachOnce (stack: Stack, accepted: readonly Accepted[]): void {
-  const seen = arrivals(stack)
-  for (const a of accepted) assert.equal(seen.get(a.messageId), 1, `${a.messageId} sent once`)
-}
 
 const logged = (stack: Stack, msg: string): number => stack.logs.filter((l) => l.includes(`"msg":"${msg}"`)).length
 

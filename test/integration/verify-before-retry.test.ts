@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import type { MessageRecord } from '../../shared/records.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
 import { sampleValue } from '../helpers/prometheus.js'
-import { accept, eventually, partitionOf, startStack, statusesOf, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
+import { accept, arrivals, eventually, partitionOf, startStack, statusesOf, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
 
 const VERIFIED = 'verified.example.com'
 const PLAIN = 'plain.example.com'
@@ -28,13 +28,6 @@ async function sentRecords (stack: Stack, accepted: readonly Accepted[], timeout
   const ids = accepted.map((a) => a.id)
   await eventually(async () => (await statusesOf(stack, ids)).every((s) => s === 'sent') || undefined, 'every record sent', timeoutMs)
   return await Promise.all(ids.map(async (id) => await partitionOf(stack, id).store.read(id) as MessageRecord))
-}
-
-/** messageId → how many times the simulator accepted it. */
-function arrivals (stack: Stack): Map<string, number> {
-  const seen = new Map<string, number>()
-  for (const m of stack.sims.us.received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
-  return seen
 }
 
 async function metric (stack: Stack, name: string, labels: Record<string, string>): Promise<number | undefined> {
