@@ -12,6 +12,12 @@ export interface Run extends RecordTarget {
   link: RegionLink
 }
 
+/** A retry that spends an attempt; BullMQ's backoff strategy (serving.ts) reads the delay the policy chose. */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater'
+  constructor (message: string, readonly delayMs: number) { super(message) }
+}
+
 /** Later, without spending an attempt (holds, rate, a check not due yet): BullMQ's moveToDelayed + DelayedError. */
 export async function deferRun (run: Run, until: number): Promise<never> {
   await run.job.moveToDelayed(until, run.token)

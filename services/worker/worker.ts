@@ -1,12 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { UnrecoverableError, type Job } from 'bullmq'
 import type { Config, Region } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { toIso as iso } from '../../shared/dates/index.js'
 import { HoldStore } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
-import { jobDataOf, queueName, type StoredJob } from '../../shared/queues.js'
+import { jobDataOf, type StoredJob } from '../../shared/queues.js'
 import type { Partition, RegionLink, RegionLinks } from '../../shared/region-link.js'
 import { createDomainRate } from './domain-rate.js'
 import { createGates, type Gates } from './gates.js'
@@ -16,8 +15,9 @@ import { createParking, type Parking } from './parking.js'
 import { createProviderEvents, type ProviderEvents } from './provider-events.js'
 import { createRecorder, type Recorder, type Step } from './recorder.js'
 import { createRegionOutage, type RegionOutage } from './region-outage.js'
-import { deferRun, type Run } from './run.js'
+import { deferRun, RetryLater, type Run } from './run.js'
 import { decide, type Decision, type PolicyOptions, type ProviderAnswer } from './send-policy.js'
+import { createServing } from './serving.js'
 import { createVerification, mayHaveReachedMailgun, type Settled, type Verification } from './verification.js'
 
 export interface WorkerDeps {
@@ -35,18 +35,6 @@ export interface WorkerDeps {
 export interface RunningWorker {
   /** Stops taking jobs, lets sends in flight finish and their outcomes be stored, then resolves. Idempotent. */
   close(): Promise<void>
-}
-
-/** A BullMQ Worker of one partition. */
-interface Served { worker: Worker, cluster: boolean }
-
-/** How often a worker looks for queue layouts registered since it started (QUEUE_PARTITIONS changed). */
-const LAYOUT_WATCH_MS = 10_000
-
-/** A retry that spends an attempt; BullMQ's backoff strategy reads the delay the policy chose. */
-class RetryLater extends Error {
-  override readonly name = 'RetryLater'
-  constructor (message: string, readonly delayMs: number) { super(message) }
 }
 
 interface RegionContext {
@@ -83,13 +71,8 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
   const regions = await Promise.all(served.map(async (region) => {
     const link = links.get(region)
     const rlog = log.child({ region })
-    const workers: Served[] = []
-    const recorder = createRecorder({
-      log: rlog,
-      now: () => clock.now(),
-      pause: () => { for (const s of workers) s.worker.pause(true).catch((err: unknown) => rlog.error({ err }, 'pausing failed')) },
-      resume: () => { if (closing === null) for (const s of workers) s.worker.resume() }
-    })
+    const serving = createServing({ link, config, clock, log: rlog, process: async (job, token, partition) => { await processJob(job, token, partition, ctx) } })
+    const recorder = createRecorder({ log: rlog, now: () => clock.now(), pause: serving.pause, resume: serving.resume })
     const holds = new HoldStore(link)
     const outage = createRegionOutage({ region, config, link, holds, clock, logger: rlog })
     const gates = await createGates({
@@ -103,56 +86,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
         duplicateAvoided: (domain) => deps.metrics?.duplicatesAvoided.inc({ region, domain })
       })
     }
-    // The consumer heartbeat /readyz reads: at most one write a second, only while jobs finish.
-    let lastBeat = 0
-    const beat = (): void => {
-      const now = clock.now()
-      if (now - lastBeat < 1000) return
-      lastBeat = now
-      link.storeRedis.set(link.keys.progress, String(now)).catch((err: unknown) => rlog.warn({ err }, 'heartbeat failed'))
-    }
-    /** Resolves once the new workers' connections are up (closing one still connecting leaks a rejection). */
-    const serve = async (partitions: readonly Partition[]): Promise<void> => {
-      const started = partitions.map((partition) => partitionWorker(partition, ctx, beat))
-      workers.push(...started)
-      await Promise.all(started.map((s) => s.worker.waitUntilReady()))
-    }
-    // Every layout the region was ever written with, so changing QUEUE_PARTITIONS strands nothing.
-    await serve(link.current)
-    await serve(await link.refreshLayouts())
-    const watch = setInterval(() => {
-      link.refreshLayouts().then(serve).catch((err: unknown) => rlog.warn({ err }, 'serving new queue layouts failed'))
-    }, LAYOUT_WATCH_MS)
-    watch.unref()
-    return { workers, gates, recorder, watch }
+    await serving.start()
+    return { serving, gates, recorder }
   }))
-
-  /** A BullMQ Worker for one partition; the region's share of WORKER_CONCURRENCY. */
-  function partitionWorker (partition: Partition, ctx: RegionContext, beat: () => void): Served {
-    const concurrency = Math.max(1, Math.ceil(config.workerConcurrency / ctx.link.current.length))
-    const cluster = ctx.link.queueRedis.isCluster
-    const worker = new Worker<StoredJob>(queueName(ctx.region), (job, token) => processJob(job, token, partition, ctx), {
-      connection: ctx.link.queueRedis,
-      prefix: partition.keys.space,
-      concurrency,
-      autorun: false,
-      // Seconds an idle worker blocks waiting for a job; on a cluster also how long stopping takes.
-      ...(cluster ? { drainDelay: 1 } : {}),
-      // A crashed worker's jobs come back; only a job that keeps crashing workers is given up.
-      maxStalledCount: 10,
-      lockDuration: config.lockDurationMs,
-      stalledInterval: config.stalledIntervalMs,
-      removeOnComplete: { count: 0 },
-      // Failed jobs stay for replay (POST /v1/messages/:id/retry) as long as their record lives.
-      removeOnFail: { age: Math.round(config.outcomeTtlDays * 86400) },
-      settings: { backoffStrategy: (_made: number, _type?: string, err?: Error) => (err as RetryLater | undefined)?.delayMs ?? config.backoffBaseMs }
-    })
-    worker.on('error', (err) => ctx.log.error({ err }, 'worker error'))
-    worker.on('completed', beat)
-    worker.on('failed', beat)
-    worker.run().catch((err: unknown) => ctx.log.error({ err }, 'worker stopped'))
-    return { worker, cluster }
-  }
 
   async function processJob (job: Job<StoredJob>, token: string | undefined, partition: Partition, ctx: RegionContext): Promise<void> {
     const d = jobDataOf(job)
@@ -242,31 +178,14 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
 
   return {
     close () {
-      closing ??= Promise.allSettled(regions.map(async ({ workers, gates, recorder, watch }) => {
-        clearInterval(watch)
-        await Promise.allSettled(workers.map(stopServing))
+      closing ??= Promise.allSettled(regions.map(async ({ serving, gates, recorder }) => {
+        await serving.stop()
         await recorder.settled()
         gates.close()
       })).then(async () => { await events.close() })
       return closing
     }
   }
-}
-
-/**
- * Stops a partition's worker once its sends in flight are done. On a Redis Cluster BullMQ 5.81's
- * graceful close() disconnects the blocking client under its in-flight BZPOPMIN, and BullMQ's own
- * cluster recovery then reconnects it behind close()'s back, leaving node sockets open that keep
- * the process alive. There: pause (no new job; the BZPOPMIN returns within drainDelay), wait for
- * the loop to finish its jobs, then close without waiting, as nothing is left to wait for.
- */
-async function stopServing ({ worker, cluster }: Served): Promise<void> {
-  if (!cluster) return await worker.close()
-  await worker.pause(true)
-  // The loop may have been restarted since it was started (a pause while outcomes could not be
-  // stored), so its state is asked rather than its first promise awaited.
-  while (worker.isRunning()) await sleep(50)
-  await worker.close(true)
 }
 
 function describe (answer: ProviderAnswer): string {
