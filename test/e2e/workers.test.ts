@@ -1,100 +1,14 @@
 /**
- * Issue 3, "Done when", the cases that need real worker processes: `services/worker/main.ts`
- * spawned as `npm run start:worker` runs it, fed by an in-process API on the same Redis, prefix
- * and senders file, sending to an in-process simulator.
+ * Issue 3, "Done when", the cases that need real worker processes (test/helpers/worker-processes.ts).
  */
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import dc from 'node:diagnostics_channel'
-import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../../shared/redis-server.js'
-import type { MessageRecord } from '../../shared/records.js'
-import { testRedisUrl } from '../helpers/redis.js'
 import { sampleValue } from '../helpers/prometheus.js'
-import { cleanups } from '../helpers/cleanups.js'
-import { accept, statusesOf, eventually, onlyPartition, startStack, type Stack, type StackDomain } from '../helpers/stack.js'
+import { accept, statusesOf, eventually, onlyPartition } from '../helpers/stack.js'
+import { rig, uniqueReceived, workersOnQueue } from '../helpers/worker-processes.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const DOMAIN = 'mg.example.com'
-
-interface WorkerProcess {
-  child: ChildProcess
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-  output(): string
-}
-
-interface Rig {
-  stack: Stack
-  /** Starts `npm run start:worker`'s entry file with the stack's Redis, prefix, senders and simulators. */
-  spawnWorker(env?: Record<string, string>): WorkerProcess
-}
-
-/** An API-only stack plus what a worker process needs to join it; everything is torn down at the end. */
-async function rig (t: TestContext, domains: StackDomain[], workerEnv: Record<string, string>): Promise<Rig> {
-  const defer = cleanups(t)
-  const dir = mkdtempSync(join(tmpdir(), 'mq-workers-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const stack = await startStack({ domains, worker: false })
-  defer(() => stack.close())
-  await eventually(() => [...stack.links.links.values()].every((l) => l.storeRedis.status === 'ready') || undefined, 'redis connections ready')
-  const configFile = join(dir, 'mailqueue.json')
-  writeFileSync(configFile, JSON.stringify({
-    clients: [],
-    domains: domains.map((d) => ({
-      name: d.name, region: d.region, sendingKey: stack.sendingKeys[d.name],
-      ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}),
-      ...(d.primaryKey ? { primaryKey: stack.accountKeys[d.region] } : {})
-    }))
-  }))
-  return {
-    stack,
-    spawnWorker (env = {}) {
-      const child = spawn(process.execPath, [join(root, 'dist/services/worker/main.js')], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          REDIS_URL: testRedisUrl(),
-          MAILQUEUE_PREFIX: stack.config.prefix,
-          CONFIG_FILE: configFile,
-          MAILGUN_API_BASE_US: stack.sims.us.url,
-          MAILGUN_API_BASE_EU: stack.sims.eu.url,
-          WORKER_REGIONS: 'us',
-          LOG_LEVEL: 'warn',
-          // Several workers at once: each takes a free loopback port for /healthz, /readyz and /metrics.
-          HOST: '127.0.0.1',
-          WORKER_PORT: '0',
-          BACKOFF_BASE_MS: '50',
-          BACKOFF_CAP_MS: '500',
-          ...workerEnv,
-          ...env
-        }
-      })
-      let out = ''
-      child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
-      child.stderr?.on('data', (c: Buffer) => { out += c.toString() })
-      const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
-        child.once('exit', (code, signal) => resolve({ code, signal }))
-      })
-      defer(async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-        await exited
-      })
-      return { child, exited, output: () => out }
-    }
-  }
-}
-
-const uniqueReceived = (stack: Stack): number => new Set(stack.sims.us.received().map((m) => m.messageId)).size
-
-async function workersOnQueue (stack: Stack): Promise<number> {
-  return await onlyPartition(stack).queue.getWorkersCount()
-}
 
 test('ratePerSecond 20 across two worker processes: 200 messages take ≥ 9.5 s, no 5 s window has more than 112', async (t) => {
   const warm = 'warm.example.com'
@@ -164,74 +78,6 @@ test('SIGKILL of a worker while 2000 messages flow, then a new worker: all sent,
   assert.ok(duplicates <= concurrency, `${duplicates} duplicates`)
   assert.equal(second.child.exitCode, null, `the new worker died: ${second.output()}`)
   t.diagnostic(`${sentBefore} sent before the kill; the rest ${Date.now() - killedAt} ms after it; ${duplicates} duplicates`)
-})
-
-test('kill -9 with sends in flight: a resend shows the attempt whose outcome is unknown; with primaryKey nothing is sent twice', async (t) => {
-  const verified = 'verified.example.com'
-  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }, { name: verified, region: 'us', primaryKey: true }],
-    { WORKER_CONCURRENCY: '10', LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', VERIFY_AFTER_MS: '500' })
-  // Answers held back: all six sends are at Mailgun, unanswered, when the worker dies.
-  stack.sims.us.setDelay(60_000)
-  const plain = await accept(stack, DOMAIN, 3)
-  const checked = await accept(stack, verified, 3)
-  const first = spawnWorker()
-  await eventually(() => stack.sims.us.received().length >= 6 || undefined, 'all six in flight', 30_000)
-  first.child.kill('SIGKILL')
-  await first.exited
-  stack.sims.us.setDelay(0)
-  spawnWorker()
-  const all = [...plain, ...checked]
-  await eventually(async () => (await statusesOf(stack, all.map((m) => m.id))).every((s) => s === 'sent') || undefined, 'all six sent', 60_000)
-  const seen = new Map<string, number>()
-  for (const m of stack.sims.us.received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
-  const read = async (id: string): Promise<MessageRecord> => await onlyPartition(stack).store.read(id) as MessageRecord
-  for (const m of plain) {
-    assert.equal(seen.get(m.messageId), 2, 'at least once: the send in flight went again')
-    const r = await read(m.id)
-    assert.deepEqual(r.history.map((h) => [h.attempt, h.outcome, h.status]), [[1, 'retry', null], [1, 'sent', 200]])
-    assert.match(r.history[0]?.error ?? '', /worker stopped/)
-  }
-  for (const m of checked) {
-    assert.equal(seen.get(m.messageId), 1, 'verified before the resend: sent once')
-    const r = await read(m.id)
-    assert.equal(r.sentAtSource, 'provider-event')
-    assert.deepEqual(r.history.map((h) => [h.attempt, h.outcome, h.status]), [[1, 'retry', null], [1, 'sent', null]])
-  }
-})
-
-test('a region outage with two worker processes: one probe at a time across both, and both resume', async (t) => {
-  const { stack, spawnWorker } = await rig(t, [{ name: DOMAIN, region: 'us' }], { WORKER_CONCURRENCY: '10' })
-  const ports = [await freePort(), await freePort()]
-  const workers = ports.map((port) => spawnWorker({ WORKER_PORT: String(port) }))
-  await eventually(async () => await workersOnQueue(stack) >= 2 || undefined, 'both worker processes on the queue', 30_000)
-  const { storeRedis, keys } = stack.links.get('us')
-  const times: number[] = []
-  const port = Number(new URL(stack.sims.us.url).port)
-  const onStart = (m: unknown): void => {
-    const { request, socket } = m as { request: IncomingMessage, socket: Socket }
-    if (socket.localPort === port && request.url?.startsWith('/v3/')) times.push(Date.now())
-  }
-  dc.subscribe('http.server.request.start', onStart)
-  t.after(() => { dc.unsubscribe('http.server.request.start', onStart) })
-
-  const outageMs = 12_000
-  stack.sims.us.addFault({ status: 503, forMs: outageMs })
-  const outageEnds = Date.now() + outageMs
-  const accepted = await accept(stack, DOMAIN, 200)
-  await eventually(async () => await storeRedis.hexists(keys.holds, 'region:us') === 1 || undefined, 'the region held')
-  // Both processes know of the hold within a second; sends in flight then have had their answer.
-  const settled = Date.now() + 1500
-  await eventually(async () => (await statusesOf(stack, accepted.map((a) => a.id))).every((s) => s === 'sent') || undefined, 'all sent after the outage', 60_000)
-  const probes = times.filter((at) => at >= settled && at < outageEnds)
-  // Alone, a worker probes at 1, 3, 7, 15 s into the hold; two on their own would probe twice as often.
-  assert.ok(probes.length <= 4, `${probes.length} requests while held: ${probes.map((at) => at - settled).join(', ')}`)
-  for (let i = 1; i < probes.length; i++) assert.ok((probes[i] as number) - (probes[i - 1] as number) >= 900, `one probe at a time: ${probes.map((at) => at - settled).join(', ')}`)
-  for (const [i, p] of ports.entries()) {
-    const text = await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()
-    assert.ok((sampleValue(text, 'mailqueue_send_duration_seconds_count', { region: 'us', outcome: 'sent' }) ?? 0) > 0, `worker ${i} resumed`)
-  }
-  for (const w of workers) assert.equal(w.child.exitCode, null, `a worker died: ${w.output()}`)
-  t.diagnostic(`${probes.length} probes while held`)
 })
 
 test('SIGTERM: the worker takes no new job, finishes its slow sends, exits 0 within SEND_TIMEOUT_MS', async (t) => {
