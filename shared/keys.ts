@@ -9,7 +9,7 @@
 export interface PartitionKeys {
   /** BullMQ's prefix for the partition's queue; every key below shares its hash slot. */
   readonly space: string
-  /** String: the record as JSON lines, one per outcome, oldest first (see recordOutcomes-3.lua). */
+  /** String: the record as JSON lines, one per outcome, oldest first (see recordOutcomes-5.lua). */
   record(id: string): string
   /** List: provider events from webhooks (JSON), oldest first. */
   events(id: string): string
@@ -22,6 +22,15 @@ export interface PartitionKeys {
    * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
    */
   readonly failed: string
+  /**
+   * Sorted set: ids of parked held messages (a domain or region hold), scored by when they became
+   * held (epoch ms). A release promotes its members; the dashboard counts them.
+   */
+  readonly held: string
+  /** Sorted set: ids of messages waiting for their sendAt, scored by it; the worker removes an id when it first takes the job. */
+  readonly scheduled: string
+  /** Hash: `<status>|<domain>` → outcomes (sent, failed) recorded in that epoch minute; expires after 2 hours. */
+  minute(epochMinute: number): string
 }
 
 /** Keys of a region that are read and written one at a time (any hash slot). */
@@ -31,8 +40,10 @@ export interface RegionKeys {
   idempotency(client: string, key: string): string
   /** Hash: `domain:<name>` / `region:<name>` → JSON hold ({reason, since}). */
   readonly holds: string
-  /** Set: ids of jobs deferred because their domain is held, promoted on resume. */
+  /** Set: ids of jobs parked because their domain is held, promoted on resume. */
   heldJobs(domain: string): string
+  /** String: the id of the message a worker sends as the region's outage probe (SET NX PX: one at a time). */
+  readonly probeLease: string
   /** String: epoch ms when a worker last finished a job of the region (the consumer heartbeat). */
   readonly progress: string
   /** Hash: a domain's send-rate token bucket (see takeRateToken-1.lua). */
@@ -52,7 +63,10 @@ export function partitionKeys (space: string, region: string): PartitionKeys {
     events: (id) => `${space}:ev:${id}`,
     outcomes: `${space}:outcomes`,
     stats: `${space}:stats`,
-    failed: `${space}:failed:${region}`
+    failed: `${space}:failed:${region}`,
+    held: `${space}:held:${region}`,
+    scheduled: `${space}:scheduled:${region}`,
+    minute: (epochMinute) => `${space}:min:${epochMinute}`
   }
 }
 
@@ -62,6 +76,7 @@ export function regionKeys (prefix: string, region: string): RegionKeys {
     idempotency: (client, key) => `${prefix}:idem:${client}:${key}`,
     holds: `${prefix}:holds`,
     heldJobs: (domain) => `${prefix}:held:${domain}`,
+    probeLease: `${prefix}:probe:${region}`,
     progress: `${prefix}:progress:${region}`,
     rate: (domain) => `${prefix}:rate:${domain}`,
     clientRate: (client) => `${prefix}:client-rate:${client}`,

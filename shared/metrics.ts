@@ -6,7 +6,8 @@ import type { RegionLink, RegionLinks } from './region-link.js'
 /**
  * Prometheus metrics, in two kinds:
  * - this process's own (every process): default process metrics (CPU, memory, event loop lag,
- *   GC), messages this API process accepted, send latency of this worker process;
+ *   GC), messages this API process accepted, send latency and duplicates avoided of this worker
+ *   process;
  * - cluster-wide, read from Redis at scrape time (only where `createMetrics` is given the region
  *   links, that is the API): outcome counts of every worker, queue depth and lag, holds, the
  *   consumer heartbeat. Workers leave these out, so scraping API and workers never counts them
@@ -17,6 +18,8 @@ export interface Metrics {
   /** Counts one accepted message (label children cached: this runs on every ingest). */
   countAccepted(domain: string, region: string): void
   sendSeconds: Histogram<'region' | 'outcome'>
+  /** Messages this worker process found accepted in Mailgun's events, after a lost answer: not sent twice. */
+  duplicatesAvoided: Counter<'region' | 'domain'>
 }
 
 /** `cluster`: the region links to read cluster-wide values from; null in worker processes. */
@@ -28,6 +31,9 @@ export function createMetrics (cluster: RegionLinks | null): Metrics {
     name: 'mailqueue_send_duration_seconds', help: 'One HTTP attempt to Mailgun by this worker process, by outcome', labelNames: ['region', 'outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry]
   })
+  const duplicatesAvoided = new Counter({
+    name: 'mailqueue_duplicates_avoided_total', help: 'Messages whose answer was lost that this worker process found accepted in Mailgun\'s events, so did not send again', labelNames: ['region', 'domain'] as const, registers: [registry]
+  })
   if (cluster) registerClusterMetrics(registry, cluster)
   const acceptedBy = new Map<string, Counter.Internal>()
   const countAccepted = (domain: string, region: string): void => {
@@ -35,7 +41,7 @@ export function createMetrics (cluster: RegionLinks | null): Metrics {
     if (!child) acceptedBy.set(domain, child = accepted.labels({ domain, region }))
     child.inc()
   }
-  return { registry, countAccepted, sendSeconds }
+  return { registry, countAccepted, sendSeconds, duplicatesAvoided }
 }
 
 /** What the cluster-wide collectors read for one region: lists, one entry per partition where keys are per partition. */

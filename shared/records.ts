@@ -28,6 +28,12 @@ export interface ProviderInfo {
 
 export interface ProviderEvent { event: string, at: string, [k: string]: unknown }
 
+/**
+ * Where `sentAt` comes from: the provider's Date header, its `accepted` event (a send whose answer
+ * was lost, verified in the Events API), or our own clock (a Date header with an unknown zone).
+ */
+export type SentAtSource = 'provider' | 'provider-event' | 'local-clock'
+
 /** CONTRACT.md "The message record". Every time is ISO 8601 UTC with milliseconds. */
 export interface MessageRecord {
   id: string
@@ -40,7 +46,7 @@ export interface MessageRecord {
   updatedAt: string
   sendAt?: string
   sentAt?: string
-  sentAtSource?: 'provider' | 'local-clock'
+  sentAtSource?: SentAtSource
   provider?: ProviderInfo
   error: string | null
   history: HistoryEntry[]
@@ -64,8 +70,14 @@ export interface Outcome {
   entry?: Omit<HistoryEntry, 'at'>
   provider?: ProviderInfo
   sentAt?: string
-  sentAtSource?: 'provider' | 'local-clock'
+  sentAtSource?: SentAtSource
   error?: string | null
+  /**
+   * The held-message index: `enter` parks the message there (at `at`), and the outcome is written
+   * only if it was not there already (held again after a recheck is no change of state); `leave`
+   * takes it out. Absent: the index is left alone (the common case costs nothing).
+   */
+  held?: 'enter' | 'leave'
 }
 
 /**
@@ -78,6 +90,32 @@ function failureIndexOp (o: Outcome): string {
   return o.status === 'queued' ? '-' : ''
 }
 
+/**
+ * An outcome as a line of its record (and its stream entry): the record's fields as of the outcome
+ * and the history entry it adds. The one place lines are made.
+ */
+export function outcomeLine (o: Outcome): string {
+  const { job } = o
+  const updatedAt = iso(o.at)
+  const line: OutcomeLine = {
+    id: job.id,
+    messageId: job.messageId,
+    domain: job.domain,
+    region: job.region,
+    status: o.status,
+    attempts: o.attempts,
+    createdAt: iso(job.createdAt),
+    updatedAt,
+    error: o.error ?? null
+  }
+  if (job.sendAt !== null) line.sendAt = iso(job.sendAt)
+  if (o.sentAt) { line.sentAt = o.sentAt; line.sentAtSource = o.sentAtSource ?? 'provider' }
+  if (o.provider) line.provider = o.provider
+  const e = o.entry
+  if (e) line.entry = { attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }
+  return JSON.stringify(line)
+}
+
 /** One entry of the failed-message index. */
 export interface FailedEntry {
   id: string
@@ -88,6 +126,10 @@ export interface FailedEntry {
 
 /** The outcome stream keeps about this many entries (XADD MAXLEN ~). */
 const OUTCOME_STREAM_MAXLEN = 100_000
+/** Per-minute counters are read for the last hour; they go an hour after that. */
+const MINUTE_COUNTERS_TTL_MS = 2 * 3_600_000
+/** Outcomes counted per minute (the dashboard's chart). */
+const PER_MINUTE: ReadonlySet<Status> = new Set(['sent', 'failed'])
 const RECORD_OUTCOMES = 'mqRecordOutcomes'
 /** ioredis adds a method per defineCommand; numkeys comes first since the key count varies. */
 type RecordCommands = Record<typeof RECORD_OUTCOMES, (numKeys: number, ...keysThenArgs: Array<string | number>) => Promise<unknown>>
@@ -128,7 +170,7 @@ export class RecordStore {
     this.#redis = o.redis
     this.#keys = o.keys
     this.#ttlMs = Math.round(o.outcomeTtlDays * 86_400_000)
-    if (!(RECORD_OUTCOMES in o.queueRedis)) o.queueRedis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-3.lua') })
+    if (!(RECORD_OUTCOMES in o.queueRedis)) o.queueRedis.defineCommand(RECORD_OUTCOMES, { lua: luaScript('recordOutcomes-5.lua') })
     this.#queueRedis = o.queueRedis as unknown as RecordCommands
   }
 
@@ -159,16 +201,36 @@ export class RecordStore {
   async #flush (): Promise<void> {
     const batch = this.#pending
     this.#pending = []
-    const keys: string[] = [this.#keys.outcomes, this.#keys.stats, this.#keys.failed]
-    const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN]
-    const counters = new Map<string, number>()
-    for (const { outcome: o } of batch) {
-      keys.push(this.#keys.record(o.job.id))
-      this.#append(args, o)
-      const counter = `${o.status}|${o.job.region}|${o.job.domain}`
-      counters.set(counter, (counters.get(counter) ?? 0) + 1)
+    // One script call per minute the outcomes belong to: nearly always one.
+    const byMinute = new Map<number, PendingWrite[]>()
+    for (const w of batch) {
+      const minute = Math.floor(w.outcome.at / 60_000)
+      const group = byMinute.get(minute)
+      if (group) group.push(w)
+      else byMinute.set(minute, [w])
     }
+    await Promise.all([...byMinute].map(async ([minute, group]) => { await this.#write(minute, group) }))
+  }
+
+  /** One script call for outcomes of one minute (recordOutcomes-5.lua; its header says what goes where). */
+  async #write (minute: number, batch: PendingWrite[]): Promise<void> {
+    const k = this.#keys
+    const keys: string[] = [k.outcomes, k.stats, k.failed, k.held, k.minute(minute)]
+    const args: Array<string | number> = [this.#ttlMs, OUTCOME_STREAM_MAXLEN, MINUTE_COUNTERS_TTL_MS, 0]
+    const counters = new Map<string, number>()
+    const perMinute = new Map<string, number>()
+    const count = (map: Map<string, number>, field: string): void => { map.set(field, (map.get(field) ?? 0) + 1) }
+    for (const { outcome: o } of batch) {
+      keys.push(k.record(o.job.id))
+      const counter = `${o.status}|${o.job.region}|${o.job.domain}`
+      args.push(outcomeLine(o), failureIndexOp(o), o.job.id, o.held === 'enter' ? `+${o.at}|${counter}` : o.held === 'leave' ? '-' : '')
+      // A parked message's counter moves in the script, and only if it was not parked already.
+      if (o.held !== 'enter') count(counters, counter)
+      if (PER_MINUTE.has(o.status)) count(perMinute, `${o.status}|${o.job.domain}`)
+    }
+    args[3] = counters.size
     for (const [field, by] of counters) args.push(field, by)
+    for (const [field, by] of perMinute) args.push(field, by)
     const written = this.#queueRedis[RECORD_OUTCOMES](keys.length, ...keys, ...args)
     for (const b of batch) b.sent?.()
     try {
@@ -177,29 +239,6 @@ export class RecordStore {
     } catch (err) {
       for (const b of batch) b.done(err as Error)
     }
-  }
-
-  /** One outcome's 3 ARGV values for recordOutcomes-3.lua (its header says which). */
-  #append (args: Array<string | number>, o: Outcome): void {
-    const { job } = o
-    const updatedAt = iso(o.at)
-    const line: OutcomeLine = {
-      id: job.id,
-      messageId: job.messageId,
-      domain: job.domain,
-      region: job.region,
-      status: o.status,
-      attempts: o.attempts,
-      createdAt: iso(job.createdAt),
-      updatedAt,
-      error: o.error ?? null
-    }
-    if (job.sendAt !== null) line.sendAt = iso(job.sendAt)
-    if (o.sentAt) { line.sentAt = o.sentAt; line.sentAtSource = o.sentAtSource ?? 'provider' }
-    if (o.provider) line.provider = o.provider
-    const e = o.entry
-    if (e) line.entry = { attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }
-    args.push(JSON.stringify(line), failureIndexOp(o), job.id)
   }
 
   /**

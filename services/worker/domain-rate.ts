@@ -4,12 +4,23 @@
  * atomically by shared/lua/takeRateToken-1.lua; the Lua header states the contract and how clock
  * skew between workers plays out. Uses the connection it is given and creates none.
  */
+import type { Lane } from '../../shared/queues.js'
 import type { RedisClient } from '../../shared/redis.js'
 import { tokenBucket } from '../../shared/token-bucket.js'
 
+/**
+ * How long a transactional send that had to wait keeps bulk sends of its domain away past its
+ * wait: enough for the deferred job to come back through the queue and take its token.
+ */
+const TRANSACTIONAL_RESERVE_MS = 250
+
 export interface DomainRate {
-  /** Takes one token for domain; returns 0 when the send may go now, else ms to wait before trying again. */
-  take (domain: string, ratePerSecond: number, now: number): Promise<number>
+  /**
+   * Takes one token for domain; returns 0 when the send may go now, else ms to wait before trying
+   * again. A bulk send gets none while transactional sends (the default lane) of the domain are
+   * waiting for tokens.
+   */
+  take (domain: string, ratePerSecond: number, now: number, lane?: Lane): Promise<number>
   /** After a 429: halve the domain's effective rate for `forMs` (floor 1/s), so it slows down for a while. */
   slowDown (domain: string, forMs: number, now: number): Promise<void>
 }
@@ -36,10 +47,10 @@ export function createDomainRate (redis: RedisClient, bucketKey: (domain: string
   const takeTokens = tokenBucket(redis)
 
   return {
-    async take (domain, ratePerSecond, now) {
+    async take (domain, ratePerSecond, now, lane = 'transactional') {
       if (ratePerSecond === Infinity) return 0
       if (!(ratePerSecond > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${ratePerSecond}`)
-      return await takeTokens(bucketKey(domain), ratePerSecond, now, burstMs, maxSkewMs)
+      return await takeTokens(bucketKey(domain), ratePerSecond, now, burstMs, maxSkewMs, 1, { lane, reserveMs: TRANSACTIONAL_RESERVE_MS })
     },
     async slowDown (domain, forMs, now) {
       const key = bucketKey(domain)

@@ -1,53 +1,45 @@
 /**
- * What may be sent now, per region: domain holds (key rejected), the region's outage hold with
- * its probe, and the per-domain rate. Holds are shared through Redis and cached here (refreshed
- * every second), so the hot path reads memory; only rate-limited domains cost a round trip.
+ * What may be sent now, per region: domain holds (key rejected, paused by hand), the region's
+ * outage hold with its probe (region-outage.ts), and the per-domain rate. Holds are shared through
+ * Redis and cached here (refreshed every second), so the hot path reads memory; only held
+ * messages and rate-limited domains cost round trips.
  */
 import { createHash } from 'node:crypto'
 import type { Config, DomainConfig, Region } from '../../shared/config.js'
 import type { Clock } from '../../shared/clock.js'
-import type { Hold, HoldStore } from '../../shared/holds.js'
+import type { Hold, HoldScope, HoldStore } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { JobData } from '../../shared/queues.js'
 import type { DomainRate } from './domain-rate.js'
-import { createOutageTracker, isOutageAnswer } from './outage.js'
+import { PARK_RECHECK_MS, type RegionOutage } from './region-outage.js'
 import type { Decision, ProviderAnswer } from './send-policy.js'
 
-export type Gate =
+export type HoldGate =
   | { kind: 'go', probe: boolean }
-  /** hold: record the message as held (no attempt spent); null: a rate deferral, recorded nowhere. */
-  | { kind: 'defer', until: number, hold: Hold | null, rememberDomain: boolean }
+  /** Park the message (no attempt spent) until `until` or the hold's release. */
+  | { kind: 'park', hold: Hold, scope: HoldScope, until: number }
   | { kind: 'fail', reason: string }
-
-const GO: Gate = Object.freeze({ kind: 'go', probe: false })
 
 export interface GateOptions {
   region: Region
   config: Config
   holds: HoldStore
+  outage: RegionOutage
   rate: DomainRate
   clock: Clock
-  random: () => number
   logger: Logger
 }
 
 export interface Gates {
-  check(job: JobData): Promise<Gate>
+  /** Holds: may this message go (as the region's probe, perhaps), or must it park? */
+  hold(job: JobData): Promise<HoldGate>
+  /** The domain's rate: 0 when the send may go now, else the epoch ms to try again (nothing recorded). */
+  rate(job: JobData): Promise<number>
   /** Feeds one attempt's answer back: outage tracking, holds, 429 slow-down. */
   observe(job: JobData, answer: ProviderAnswer, decision: Decision, probe: boolean): Promise<void>
-  /** Epoch ms of the next region probe (where a failed probe's message waits). */
-  nextProbeAt(): number
   close(): void
 }
 
-/** Consecutive 5xx/transport failures that hold a region. */
-const OUTAGE_THRESHOLD = 5
-const PROBE_BASE_MS = 1000
-const PROBE_CAP_MS = 10_000
-/** Held messages return spread over this much after a probe time, so a resume ramps up. */
-const RAMP_SPREAD_MS = 2000
-/** A domain-held message comes back this late at the latest; a resume promotes it at once. */
-const DOMAIN_HOLD_RECHECK_MS = 5 * 60_000
 /** How long a 429 halves a domain's rate. */
 const SLOW_DOWN_MS = 60_000
 const REFRESH_MS = 1000
@@ -58,18 +50,12 @@ export function domainFingerprint (d: DomainConfig): string {
 }
 
 export async function createGates (o: GateOptions): Promise<Gates> {
-  const { region, config, holds, rate, clock, random } = o
-  const tracker = createOutageTracker({ threshold: OUTAGE_THRESHOLD, probeBaseMs: PROBE_BASE_MS, probeCapMs: PROBE_CAP_MS })
-  const outageLimitMs = config.outageLimitHours * 3_600_000
+  const { region, config, holds, outage, rate, clock } = o
   let cache = new Map<string, Hold>()
-  let probeInFlight = false
-  let probesDone = 0
-  let nextProbeAt = 0
 
   async function refresh (): Promise<void> {
     cache = await holds.all()
-    // Another process (or an operator) ended the region hold: follow it.
-    if (!cache.has(`region:${region}`) && tracker.isHeld()) tracker.recordSuccess()
+    outage.refreshed(cache)
   }
   await releaseStaleDomainHolds()
   await refresh()
@@ -87,68 +73,33 @@ export async function createGates (o: GateOptions): Promise<Gates> {
     }
   }
 
-  const regionHold = (): Hold | undefined => cache.get(`region:${region}`)
-
   return {
-    async check (job) {
-      const now = clock.now()
-      if (cache.size > 0) {
-        // The cache may be a second old: a resume promotes held jobs at once, so confirm before
-        // deferring again (only held domains pay this round trip).
-        const domainHold = cache.has(`domain:${job.domain}`) ? await holds.get('domain', job.domain) : null
-        if (domainHold) return { kind: 'defer', until: now + DOMAIN_HOLD_RECHECK_MS, hold: domainHold, rememberDomain: true }
+    async hold (job) {
+      if (cache.size > 0 && cache.has(`domain:${job.domain}`)) {
+        // The cache may be a second old: a resume promotes parked jobs once, so confirm first.
+        const domainHold = await holds.get('domain', job.domain)
+        if (domainHold) return { kind: 'park', hold: domainHold, scope: 'domain', until: clock.now() + PARK_RECHECK_MS }
         cache.delete(`domain:${job.domain}`)
       }
-      const held = regionHold()
-      if (held || tracker.isHeld()) {
-        if (now - job.createdAt > outageLimitMs) return { kind: 'fail', reason: `region ${region} held longer than the outage limit (${config.outageLimitHours} h)` }
-        if (!probeInFlight && now >= nextProbeAt) {
-          probeInFlight = true
-          return { kind: 'go', probe: true }
-        }
-        const hold = held ?? { reason: `region ${region} is failing`, since: new Date(now).toISOString() }
-        // Spread the return, so a resume ramps up instead of stampeding.
-        const until = Math.max(nextProbeAt, now) + Math.floor(random() * RAMP_SPREAD_MS)
-        return { kind: 'defer', until, hold, rememberDomain: false }
-      }
-      const domain = config.domains.get(job.domain)
-      if (domain?.ratePerSecond) {
-        const wait = await rate.take(job.domain, domain.ratePerSecond, now)
-        if (wait > 0) return { kind: 'defer', until: now + wait, hold: null, rememberDomain: false }
-      }
-      return GO
+      const gate = await outage.check(job)
+      return gate.kind === 'park' ? { kind: 'park', hold: gate.hold, scope: 'region', until: gate.until } : gate
+    },
+
+    async rate (job) {
+      const perSecond = config.domains.get(job.domain)?.ratePerSecond
+      if (!perSecond) return 0
+      const now = clock.now()
+      const wait = await rate.take(job.domain, perSecond, now, job.lane)
+      return wait > 0 ? now + wait : 0
     },
 
     async observe (job, answer, decision, probe) {
+      await outage.observe(job, answer, probe)
       const now = clock.now()
-      if (probe) probeInFlight = false
-      if (isOutageAnswer(answer)) {
-        const { justHeld } = tracker.recordFailure(now)
-        if (justHeld) {
-          probesDone = 0
-          nextProbeAt = now + tracker.nextProbeDelayMs(0)
-          const reason = `region ${region} keeps failing (${OUTAGE_THRESHOLD} failures in a row)`
-          await holds.hold('region', region, reason, now)
-          cache.set(`region:${region}`, { reason, since: new Date(now).toISOString() })
-          o.logger.warn({ region }, 'region held: provider keeps failing')
-        } else if (probe) {
-          probesDone += 1
-          nextProbeAt = now + tracker.nextProbeDelayMs(probesDone)
-        }
-      } else {
-        const { resumed } = tracker.recordSuccess()
-        if (resumed || (probe && regionHold())) {
-          await holds.release('region', region)
-          cache.delete(`region:${region}`)
-          probesDone = 0
-          nextProbeAt = 0
-          o.logger.info({ region }, 'region resumed: provider answers again')
-        }
-      }
       if (decision.kind === 'fail' && decision.holdDomain) {
         const domain = config.domains.get(job.domain)
         const reason = `sending key rejected: ${decision.reason}`
-        if (domain && await holds.hold('domain', job.domain, reason, now, domainFingerprint(domain))) {
+        if (domain && await holds.hold('domain', job.domain, reason, now, { fingerprint: domainFingerprint(domain) })) {
           o.logger.warn({ domain: job.domain }, 'domain held: sending key rejected')
         }
         cache.set(`domain:${job.domain}`, { reason, since: new Date(now).toISOString() })
@@ -158,7 +109,9 @@ export async function createGates (o: GateOptions): Promise<Gates> {
       }
     },
 
-    nextProbeAt: () => nextProbeAt,
-    close: () => clearInterval(timer)
+    close () {
+      clearInterval(timer)
+      outage.close()
+    }
   }
 }

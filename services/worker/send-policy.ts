@@ -20,6 +20,13 @@ export type Decision =
    * slowDomain: the domain was rate limited; call DomainRate.slowDown.
    */
   | { kind: 'retry'; notBefore: number; spendsAttempt: boolean; reason: string; slowDomain: boolean }
+  /**
+   * The answer was lost after the request went out (a timeout, a dropped connection): Mailgun may
+   * have accepted the message. Only for a domain that can read its events (`verifyAfterMs` set):
+   * the attempt is spent, and no sooner than notBefore its events are checked before any resend,
+   * even after the last attempt (the message may be sent, not failed).
+   */
+  | { kind: 'verify'; notBefore: number; reason: string }
 
 export interface PolicyOptions {
   /** Attempts before a message fails; only attempts that spend count. */
@@ -28,6 +35,11 @@ export interface PolicyOptions {
   backoffBaseMs: number
   /** Largest backoff ceiling, in milliseconds (e.g. 300000). */
   backoffCapMs: number
+  /**
+   * How long to wait after an ambiguous attempt before the events are checked; absent for a domain
+   * without a primaryKey, whose ambiguous attempts are retried as any transport error.
+   */
+  verifyAfterMs?: number
 }
 
 /** Wait after a 429/420 that names no time (no Retry-After, X-RateLimit-Reset or "try again after"). */
@@ -49,6 +61,22 @@ const MESSAGE_MAX_CHARS = 500
  */
 const NON_RETRYABLE_TRANSPORT = new Set(['UND_ERR_INVALID_ARG', 'ERR_INVALID_URL', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_ARG_TYPE'])
 
+/**
+ * Transport codes that can come after the request was written, so Mailgun may have accepted the
+ * message: no answer in time (undici's headers and body timeouts), the connection lost or reset
+ * mid-request. Not among them: a refused or unreachable connection, a DNS failure, a connect
+ * timeout, TLS failures — the request never left — and any HTTP status, which is an answer.
+ */
+const AMBIGUOUS_TRANSPORT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+
+/** Words every ambiguous attempt's reason ends with; the worker finds such an attempt by them. */
+export const MAY_HAVE_ACCEPTED = 'Mailgun may have accepted it'
+
+/** True when `answer` is a transport failure after which Mailgun may have the message. */
+export function isAmbiguous (answer: ProviderAnswer): boolean {
+  return answer.kind === 'transport' && AMBIGUOUS_TRANSPORT.has(answer.code)
+}
+
 const SENT: Decision = Object.freeze({ kind: 'sent' })
 
 /** attempt = 1-based number of this attempt among those that spend. now = epoch ms. random() in [0,1). */
@@ -56,6 +84,9 @@ export function decide (answer: ProviderAnswer, attempt: number, now: number, op
   if (answer.kind === 'transport') {
     const what = `transport error ${answer.code}: ${answer.message}`
     if (NON_RETRYABLE_TRANSPORT.has(answer.code)) return { kind: 'fail', reason: what, holdDomain: false }
+    if (opts.verifyAfterMs !== undefined && isAmbiguous(answer)) {
+      return { kind: 'verify', notBefore: now + opts.verifyAfterMs, reason: `${what}; ${MAY_HAVE_ACCEPTED}: its events are checked before it is sent again` }
+    }
     return retryOrGiveUp(what, attempt, now, opts, random)
   }
   const { status } = answer

@@ -8,6 +8,8 @@
               tokens     milli-tokens left (1000 = one send), fractional
               ts         epoch ms the bucket was last refilled; never moves back (see ARGV[4])
               slowUntil  epoch ms; before it the rate is halved, floor 1/s (written by slowDown)
+              tx         epoch ms; until then transactional sends wait for tokens, and bulk
+                         sends take none (see ARGV[6])
 
     ARGV[1] ratePerSecond, > 0
     ARGV[2] now, epoch ms from the caller's clock
@@ -19,6 +21,12 @@
             taken once the bucket is full and leaves it in debt (one such call may exceed the
             window bound above), so n tokens still cost n / rate seconds and a batch larger than
             the bucket is never refused for good.
+    ARGV[6] lane: 'transactional', 'bulk' or '' (optional). A transactional take that has to wait
+            reserves the rate for transactional sends until it comes back (now + wait + ARGV[7]):
+            until then a bulk take gets nothing and is told to wait until the reservation ends,
+            so bulk only ever takes what transactional sends leave, across every worker process
+            and queue partition.
+    ARGV[7] reserveMs: how long past its wait a transactional take keeps the reservation.
 
   Output:
     0     the tokens were taken: the send may go now
@@ -35,9 +43,15 @@ local now = tonumber(ARGV[2])
 local burstMs = tonumber(ARGV[3])
 local maxSkewMs = tonumber(ARGV[4])
 local cost = (tonumber(ARGV[5]) or 1) * 1000
+local lane = ARGV[6] or ''
+local reserveMs = tonumber(ARGV[7]) or 0
 
-local state = redis.call('HMGET', key, 'tokens', 'ts', 'slowUntil')
+local state = redis.call('HMGET', key, 'tokens', 'ts', 'slowUntil', 'tx')
 local slowUntil = tonumber(state[3]) or 0
+local tx = tonumber(state[4]) or 0
+if lane == 'bulk' and now < tx then
+  return math.ceil(tx - now)
+end
 local slowRate = math.max(math.min(rate, 1), rate / 2)
 local fullRate = rate
 if now < slowUntil then
@@ -70,8 +84,13 @@ else
 end
 
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(ts))
+if wait > 0 and lane == 'transactional' and now + wait + reserveMs > tx then
+  tx = now + wait + reserveMs
+  redis.call('HSET', key, 'tx', tostring(tx))
+end
 -- Keep the key while it still means something: until a drained (or indebted) bucket is full
--- again, or the slowdown ends. An absent key is a full bucket, so an idle domain costs nothing.
-local keepMs = math.max(math.ceil((capacity - math.min(tokens, 0)) / rate), slowUntil - now) + 1000
+-- again, the slowdown ends or the reservation ends. An absent key is a full bucket, so an idle
+-- domain costs nothing.
+local keepMs = math.max(math.ceil((capacity - math.min(tokens, 0)) / rate), slowUntil - now, tx - now) + 1000
 redis.call('PEXPIRE', key, math.ceil(keepMs))
 return wait

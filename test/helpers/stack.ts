@@ -18,6 +18,8 @@ export interface StackDomain {
   ratePerSecond?: number
   /** false: the domain has no webhookSigningKey (default true). */
   webhookKey?: boolean
+  /** true: the domain carries its simulator's account key as `primaryKey` (verify before retry). */
+  primaryKey?: boolean
 }
 
 export interface StackOptions {
@@ -43,6 +45,8 @@ export interface Stack {
   clientKeys: Record<string, string>
   sendingKeys: Record<string, string>
   webhookKeys: Record<string, string>
+  /** Each simulator's account key (the only key its Events API takes). */
+  accountKeys: Record<Region, string>
   /** Every log line the stack wrote (level trace), for secret scans. */
   logs: string[]
   links: RegionLinks
@@ -63,8 +67,10 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const webhookKeys = Object.fromEntries(domains.map((d) => [d.name, secret('webhook')]))
   const clientKeys: Record<string, string> = { main: secret('client') }
   for (const name of Object.keys(opts.clients ?? {})) clientKeys[name] = secret('client')
+  const accountKeys: Record<Region, string> = { us: secret('account'), eu: secret('account') }
   const simOf = (region: Region): Promise<Simulator> => startSimulator({
-    domains: domains.filter((d) => d.region === region).map((d) => ({ name: d.name, sendingKey: sendingKeys[d.name] as string }))
+    domains: domains.filter((d) => d.region === region).map((d) => ({ name: d.name, sendingKey: sendingKeys[d.name] as string })),
+    accountKey: accountKeys[region]
   })
   const sims = { us: await simOf('us'), eu: await simOf('eu') }
   const file = {
@@ -74,7 +80,8 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
     domains: domains.map((d) => ({
       name: d.name, region: d.region, sendingKey: sendingKeys[d.name],
       ...(d.webhookKey === false ? {} : { webhookSigningKey: webhookKeys[d.name] }),
-      ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {})
+      ...(d.ratePerSecond ? { ratePerSecond: d.ratePerSecond } : {}),
+      ...(d.primaryKey ? { primaryKey: accountKeys[d.region] } : {})
     }))
   }
   const config = loadConfig({
@@ -111,7 +118,7 @@ export async function startStack (opts: StackOptions = {}): Promise<Stack> {
   const api = await buildApi({ config, links, logger, metrics })
   await api.ready()
   const stack: Stack = {
-    api, config, sims, clientKeys, sendingKeys, webhookKeys, logs, links, worker,
+    api, config, sims, clientKeys, sendingKeys, webhookKeys, accountKeys, logs, links, worker,
     auth: (name = 'main') => ({ authorization: `Bearer ${clientKeys[name]}` }),
     async startWorker () {
       assert.equal(stack.worker, null, 'the worker is already running')
@@ -178,6 +185,19 @@ export async function accept (stack: Stack, domain: string, n: number): Promise<
     }
   }
   return out
+}
+
+/** messageId → how many times the region's simulator accepted it. */
+export function arrivals (stack: Pick<Stack, 'sims'>, region: Region = 'us'): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const m of stack.sims[region].received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
+  return seen
+}
+
+/** Every accepted message reached the us simulator exactly once. */
+export function assertEachOnce (stack: Pick<Stack, 'sims'>, accepted: readonly Accepted[]): void {
+  const seen = arrivals(stack)
+  for (const a of accepted) assert.equal(seen.get(a.messageId), 1, `${a.messageId} arrived exactly once`)
 }
 
 /** Status of each message's stored record (null: no record written yet). */

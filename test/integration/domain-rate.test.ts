@@ -132,6 +132,22 @@ test('the bucket key expires when idle', async () => {
   assert.ok(slowTtl > 30_000 && slowTtl <= 90_000, `pttl ${slowTtl}`)
 })
 
+test('bulk takes only what transactional leaves: a waiting transactional send reserves the rate past its wait', async () => {
+  const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
+  const other = createDomainRate(workerB, regionKeys(prefix, 'us').rate)
+  const domain = freshDomain()
+  assert.equal(await rate.take(domain, 10, T0, 'bulk'), 0, 'a full bucket serves bulk too')
+  assert.equal(await rate.take(domain, 10, T0, 'transactional'), 100, 'transactional waits for the next token')
+  // Reserved until T0 + 100 + 250 ms, for every worker: bulk is told to come back then.
+  assert.equal(await other.take(domain, 10, T0 + 50, 'bulk'), 300)
+  assert.equal(await other.take(domain, 10, T0 + 100, 'bulk'), 250, 'the token that came is not bulk\'s')
+  assert.equal(await rate.take(domain, 10, T0 + 100, 'transactional'), 0)
+  assert.equal(await other.take(domain, 10, T0 + 350, 'bulk'), 0, 'after the reservation bulk takes again')
+  // Bulk waiting reserves nothing.
+  assert.equal(await other.take(domain, 10, T0 + 350, 'bulk'), 100)
+  assert.equal(await rate.take(domain, 10, T0 + 450, 'transactional'), 0)
+})
+
 test('unlimited needs no Redis; a rate of 0 is a bug', async () => {
   const rate = createDomainRate(workerA, regionKeys(prefix, 'us').rate)
   assert.equal(await rate.take(freshDomain(), Infinity, T0), 0)

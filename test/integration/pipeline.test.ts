@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MessageRecord } from '../../shared/records.js'
 import { serversOf } from '../../shared/redis.js'
-import { clusterSkip, eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { clusterSkip, eventually, message, partitionOf, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 
 describe('send pipeline, single Redis', () => { pipelineTests({}) })
 describe('send pipeline, Redis Cluster with 3 partitions per region', { skip: clusterSkip() }, () => {
@@ -105,6 +105,26 @@ function pipelineTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): v
     const record = (await stack.api.inject({ url: `/v1/messages/${res.json().id}`, headers: stack.auth() })).json()
     assert.equal(record.status, 'scheduled')
     assert.equal(record.sendAt, new Date(sendAt).toISOString())
+  })
+
+  test('a due message leaves the scheduled index when the worker takes it; sent and failed are counted per minute', async () => {
+    const sendAt = Date.now() + 2000
+    const res = await stack.api.inject({ method: 'POST', url: '/v1/messages', headers: stack.auth(), payload: message('mg.example.com', { sendAt: new Date(sendAt).toISOString() }) })
+    assert.equal(res.statusCode, 202)
+    const id = res.json().id as string
+    const partition = partitionOf(stack, id)
+    const redis = stack.links.get('us').storeRedis
+    // Ingest lists a message with a future sendAt (written here too, so the worker's part is tested alone).
+    await redis.zadd(partition.keys.scheduled, sendAt, id)
+    const record = await eventually(async () => {
+      const r = await partition.store.read(id)
+      return r?.status === 'sent' ? r : undefined
+    }, 'the scheduled message sent')
+    assert.equal(await redis.zscore(partition.keys.scheduled, id), null)
+    const minute = partition.keys.minute(Math.floor(Date.parse(record.updatedAt) / 60_000))
+    assert.ok(Number(await redis.hget(minute, 'sent|mg.example.com')) >= 1)
+    const ttl = await redis.pttl(minute)
+    assert.ok(ttl > 3_600_000 && ttl <= 7_200_000, `the minute's counters expire after 2 h: ${ttl}`)
   })
 
   describe('refusals change nothing', () => {

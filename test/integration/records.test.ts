@@ -92,3 +92,34 @@ test('a record keeps every outcome: the last one\'s fields, all their history en
   const mine = entries.filter(([, json]) => JSON.parse(json as string).id === first.job.id)
   assert.deepEqual(mine.map(([field, json]) => [field, JSON.parse(json as string).status]), [['outcome', 'retrying'], ['outcome', 'sent']])
 })
+
+test('entering the held index writes a line only the first time; leaving it takes the message out', async () => {
+  const o = sent()
+  const held: Outcome = { ...o, status: 'held', attempts: 0, error: 'region us keeps failing', entry: undefined, held: 'enter' }
+  await store.write(held)
+  await store.write({ ...held, at: o.at + 5000 })
+  assert.equal(await storeRedis.zscore(keys.held, o.job.id), String(o.at), 'in the index since it became held')
+  assert.equal((await storeRedis.get(keys.record(o.job.id)))?.split('\n').length, 1, 'held again is no new line')
+  const streamed = (await storeRedis.xrange(keys.outcomes, '-', '+')).filter(([, f]) => JSON.parse(f[1] as string).id === o.job.id)
+  assert.equal(streamed.length, 1, 'nor a stream entry')
+  assert.equal(await storeRedis.hget(keys.stats, 'held|us|mg.example.com'), '1', 'counted once')
+  await store.write({ ...o, at: o.at + 6000, held: 'leave', status: 'failed', error: 'outage limit' })
+  assert.equal(await storeRedis.zscore(keys.held, o.job.id), null)
+  assert.equal((await store.read(o.job.id))?.status, 'failed')
+})
+
+test('sent and failed are counted per minute and domain, in the minute of the outcome', async () => {
+  const minute = 29_000_000
+  const at = minute * 60_000 + 59_990
+  const next = at + 20
+  const done = sent()
+  await Promise.all([
+    store.write({ ...done, at }),
+    store.write({ ...sent(), at, status: 'failed', error: 'HTTP 400' }),
+    store.write({ ...sent(), at, status: 'retrying' }),
+    store.write({ ...sent(), at: next })
+  ])
+  assert.deepEqual(await storeRedis.hgetall(keys.minute(minute)), { 'sent|mg.example.com': '1', 'failed|mg.example.com': '1' })
+  assert.deepEqual(await storeRedis.hgetall(keys.minute(minute + 1)), { 'sent|mg.example.com': '1' })
+  assert.equal((await store.read(done.job.id))?.status, 'sent')
+})

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { MessageRecord, Status } from '../../shared/records.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
-import { accept, statusesOf, eventually, onlyPartition, startStack, type Accepted, type Stack, type StackOptions } from '../helpers/stack.js'
+import { accept, arrivals, assertEachOnce, statusesOf, eventually, onlyPartition, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
 
 const A = 'a.example.com'
 const B = 'b.example.com'
@@ -40,18 +40,6 @@ async function records (stack: Stack, ids: readonly string[]): Promise<MessageRe
 /** Resolves once every id's record says `status`. */
 async function allReach (stack: Stack, ids: readonly string[], status: Status, what: string, timeoutMs: number): Promise<void> {
   await eventually(async () => (await statusesOf(stack, ids)).every((s) => s === status) || undefined, what, timeoutMs)
-}
-
-/** messageId → how many times the simulator accepted it. */
-function arrivals (stack: Stack): Map<string, number> {
-  const seen = new Map<string, number>()
-  for (const m of stack.sims.us.received()) seen.set(m.messageId ?? '', (seen.get(m.messageId ?? '') ?? 0) + 1)
-  return seen
-}
-
-function assertEachOnce (stack: Stack, accepted: readonly Accepted[]): void {
-  const seen = arrivals(stack)
-  for (const a of accepted) assert.equal(seen.get(a.messageId), 1, `${a.messageId} arrived exactly once`)
 }
 
 const domainState = async (stack: Stack, name: string): Promise<{ state: string, hold?: { reason: string } }> => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  backoffMs, decide, providerMessage, rateLimitWaitMs,
+  backoffMs, decide, isAmbiguous, MAY_HAVE_ACCEPTED, providerMessage, rateLimitWaitMs,
   RATE_LIMIT_DEFAULT_WAIT_MS, RATE_LIMIT_MIN_WAIT_MS,
   type Decision, type PolicyOptions, type ProviderAnswer
 } from '../../services/worker/send-policy.js'
@@ -115,6 +115,48 @@ for (const code of transportCodes) {
     assert.equal(d.reason, `transport error ${code}: boom`)
   })
 }
+
+// Verify before retry: a domain with a primaryKey (verifyAfterMs set).
+const VERIFYING: PolicyOptions = { ...OPTS, verifyAfterMs: 1_800_000 }
+const ambiguousCodes = ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']
+const neverSentCodes = ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'CERT_HAS_EXPIRED', 'UNKNOWN']
+
+for (const code of ambiguousCodes) {
+  test(`transport ${code} after the request went out: verify after verifyAfterMs, even on the last attempt`, () => {
+    const answer: ProviderAnswer = { kind: 'transport', code, message: 'boom' }
+    assert.equal(isAmbiguous(answer), true)
+    for (const attempt of [1, 8, 9]) {
+      const d = decide(answer, attempt, NOW, VERIFYING, half)
+      assert.deepEqual(d, { kind: 'verify', notBefore: NOW + 1_800_000, reason: `transport error ${code}: boom; ${MAY_HAVE_ACCEPTED}: its events are checked before it is sent again` })
+    }
+  })
+}
+
+test('verifyAfterMs 0: the check is due at once', () => {
+  const d = decide({ kind: 'transport', code: 'ECONNRESET', message: 'x' }, 1, NOW, { ...OPTS, verifyAfterMs: 0 }, half)
+  assert.equal(d.kind, 'verify')
+  assert.equal((d as { notBefore: number }).notBefore, NOW)
+})
+
+for (const code of neverSentCodes) {
+  test(`transport ${code} (the request never left): retried as before, even for a verifying domain`, () => {
+    assert.equal(isAmbiguous({ kind: 'transport', code, message: 'x' }), false)
+    const d = retry(decide({ kind: 'transport', code, message: 'x' }, 2, NOW, VERIFYING, half))
+    assert.equal(d.spendsAttempt, true)
+  })
+}
+
+test('an HTTP answer is never ambiguous: a 5xx retries with backoff for a verifying domain too', () => {
+  for (const status of [500, 502, 503, 504]) {
+    assert.equal(isAmbiguous(http(status)), false)
+    assert.equal(decide(http(status), 1, NOW, VERIFYING, half).kind, 'retry')
+  }
+})
+
+test('without verifyAfterMs an ambiguous transport error is an ordinary retry', () => {
+  const d = retry(decide({ kind: 'transport', code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' }, 1, NOW, OPTS, half))
+  assert.equal(d.reason, 'transport error UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error')
+})
 
 test('a request we could not build fails at once', () => {
   const d = fail(decide({ kind: 'transport', code: 'UND_ERR_INVALID_ARG', message: 'invalid body' }, 1, NOW, OPTS, half))

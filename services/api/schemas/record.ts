@@ -15,7 +15,8 @@ export const RecordSchema = Type.Object({
   updatedAt: Iso,
   sendAt: Type.Optional(Iso),
   sentAt: Type.Optional(Iso),
-  sentAtSource: Type.Optional(Type.String()),
+  /** provider: Mailgun's Date header; provider-event: its accepted event (an answer lost, then verified); local-clock: a Date whose zone is unknown. */
+  sentAtSource: Type.Optional(Type.Union([Type.Literal('provider'), Type.Literal('provider-event'), Type.Literal('local-clock')])),
   provider: Type.Optional(Type.Object({
     status: Type.Integer(),
     id: Nullable(Type.String()),
