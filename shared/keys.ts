@@ -4,6 +4,7 @@
  * partition's space, the hash slot of its BullMQ queue, so one script can write them together
  * with the job on a Redis Cluster; everything else is one key per command and may live anywhere.
  */
+import { createHash } from 'node:crypto'
 
 /** Keys of one partition: `space` is `<prefix>` or `<prefix>:{<tag>}` (see shared/partitions.ts). */
 export interface PartitionKeys {
@@ -22,6 +23,16 @@ export interface PartitionKeys {
    * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
    */
   readonly failed: string
+  /** Sorted set: every message id scored by createdAt (epoch ms), for listing any status newest first. */
+  readonly created: string
+  /** String: the id of the message whose caller-chosen Message-Id hashes to `hash` (see messageIdHash). */
+  messageId(hash: string): string
+  /** Sorted set: ids of messages waiting for their sendAt, scored by it. */
+  readonly scheduled: string
+  /** Sorted set: ids of held messages, scored by when they became held (epoch ms). */
+  readonly held: string
+  /** Hash: `<status>|<domain>` → outcomes (sent, failed) in the minute that starts at epochMinute × 60 s. */
+  minute(epochMinute: number): string
 }
 
 /** Keys of a region that are read and written one at a time (any hash slot). */
@@ -52,7 +63,12 @@ export function partitionKeys (space: string, region: string): PartitionKeys {
     events: (id) => `${space}:ev:${id}`,
     outcomes: `${space}:outcomes`,
     stats: `${space}:stats`,
-    failed: `${space}:failed:${region}`
+    failed: `${space}:failed:${region}`,
+    created: `${space}:created:${region}`,
+    messageId: (hash) => `${space}:mid:${hash}`,
+    scheduled: `${space}:scheduled:${region}`,
+    held: `${space}:held:${region}`,
+    minute: (epochMinute) => `${space}:min:${epochMinute}`
   }
 }
 
@@ -68,4 +84,14 @@ export function regionKeys (prefix: string, region: string): RegionKeys {
     webhookToken: (token) => `${prefix}:webhook-token:${token}`,
     layouts: `${prefix}:layouts:${region}`
   }
+}
+
+/** A Message-Id trimmed and without its angle brackets: `<a@b>` and ` a@b ` are one. */
+export function bareMessageId (messageId: string): string {
+  return messageId.trim().replace(/^<|>$/g, '').trim()
+}
+
+/** The key hash of a Message-Id a caller chose: hex SHA-256 of bareMessageId(messageId). */
+export function messageIdHash (messageId: string): string {
+  return createHash('sha256').update(bareMessageId(messageId)).digest('hex')
 }

@@ -78,13 +78,27 @@ function failureIndexOp (o: Outcome): string {
   return o.status === 'queued' ? '-' : ''
 }
 
-/** One entry of the failed-message index. */
-export interface FailedEntry {
+/** One entry of a message index: the failed-message index or the index of every message by creation. */
+export interface IndexEntry {
   id: string
-  /** Epoch ms of the failure. */
+  /** Epoch ms of the failure (failed), or of the message's creation (created). */
   at: number
 }
 
+/** The message indexes of a partition (see PartitionKeys). */
+export type IndexName = 'failed' | 'created'
+
+
+/** See RecordStore.outcomeWrite. */
+export interface OutcomeWrite {
+  line: string
+  /** The counters hash field the outcome moves: `<status>|<region>|<domain>`. */
+  counter: string
+  ttlMs: number
+  streamMaxlen: number
+}
+
+const counterField = (o: Outcome): string => `${o.status}|${o.job.region}|${o.job.domain}`
 
 /** The outcome stream keeps about this many entries (XADD MAXLEN ~). */
 const OUTCOME_STREAM_MAXLEN = 100_000
@@ -165,7 +179,7 @@ export class RecordStore {
     for (const { outcome: o } of batch) {
       keys.push(this.#keys.record(o.job.id))
       this.#append(args, o)
-      const counter = `${o.status}|${o.job.region}|${o.job.domain}`
+      const counter = counterField(o)
       counters.set(counter, (counters.get(counter) ?? 0) + 1)
     }
     for (const [field, by] of counters) args.push(field, by)
@@ -181,6 +195,20 @@ export class RecordStore {
 
   /** One outcome's 3 ARGV values for recordOutcomes-3.lua (its header says which). */
   #append (args: Array<string | number>, o: Outcome): void {
+    args.push(this.#line(o), failureIndexOp(o), o.job.id)
+  }
+
+  /**
+   * An outcome for a script that records it itself, in the same call as a job move (an operator's
+   * retry or cancel): its line (appended with includes/appendRecordLine.lua; also the stream
+   * entry's `outcome`), the counter it moves, the record TTL and the stream's length.
+   */
+  outcomeWrite (o: Outcome): OutcomeWrite {
+    return { line: this.#line(o), counter: counterField(o), ttlMs: this.#ttlMs, streamMaxlen: OUTCOME_STREAM_MAXLEN }
+  }
+
+  /** The record line of an outcome: the record's fields and the history entry it adds, if any. */
+  #line (o: Outcome): string {
     const { job } = o
     const updatedAt = iso(o.at)
     const line: OutcomeLine = {
@@ -199,20 +227,20 @@ export class RecordStore {
     if (o.provider) line.provider = o.provider
     const e = o.entry
     if (e) line.entry = { attempt: e.attempt, at: updatedAt, outcome: e.outcome, status: e.status, error: e.error, nextAttemptAt: e.nextAttemptAt }
-    args.push(JSON.stringify(line), failureIndexOp(o), job.id)
+    return JSON.stringify(line)
   }
 
   /**
-   * A slice of the region's failed-message index, newest first (equal times by id, descending):
-   * entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or `-inf`),
-   * at most `count` of them (all when omitted).
+   * A slice of one of the partition's message indexes, newest first (equal times by id,
+   * descending): entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or
+   * `-inf`), at most `count` of them (all when omitted).
    */
-  async failedRange (max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
-    const key = this.#keys.failed
+  async indexRange (index: IndexName, max: number | string, min: number | string, count?: number): Promise<IndexEntry[]> {
+    const key = this.#keys[index]
     const raw = count === undefined
       ? await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES')
       : await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, count)
-    const entries: FailedEntry[] = []
+    const entries: IndexEntry[] = []
     for (let i = 0; i + 1 < raw.length; i += 2) entries.push({ id: raw[i] as string, at: Number(raw[i + 1]) })
     return entries
   }

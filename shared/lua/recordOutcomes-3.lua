@@ -2,8 +2,7 @@
   Writes a batch of message outcomes in one round trip: each outcome's line of its record, the
   record's TTL, the outcome stream, the failed-message index and the per-domain counters.
 
-  A record is a string of JSON lines, one per outcome, oldest first: the first outcome creates it
-  with its TTL in one SET; later ones (retries, holds) append and renew the TTL.
+  A record is a string of JSON lines, one per outcome, oldest first (includes/appendRecordLine.lua).
 
   Input:
     KEYS[1]    the outcome stream (<prefix>:outcomes)
@@ -26,6 +25,8 @@
 
   Output: the number of outcomes written.
 ]]
+-- INCLUDE appendRecordLine
+
 local ttl = ARGV[1]
 local maxlen = ARGV[2]
 local failed = KEYS[3]
@@ -34,15 +35,7 @@ for k = 4, #KEYS do
   local key = KEYS[k]
   local a = 3 + (k - 4) * 3
   local line, index, id = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  if not redis.call('SET', key, line, 'PX', ttl, 'NX') then
-    if redis.call('TYPE', key).ok == 'string' then
-      redis.call('APPEND', key, '\n' .. line)
-      redis.call('PEXPIRE', key, ttl)
-    else
-      -- A record of the earlier format (a hash): start it over rather than fail the whole batch.
-      redis.call('SET', key, line, 'PX', ttl)
-    end
-  end
+  appendRecordLine(key, line, ttl)
   if index == '-' then
     redis.call('ZREM', failed, id)
   elseif index ~= '' then

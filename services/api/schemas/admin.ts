@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { Status } from '../../../shared/records.js'
 import { RecordSchema } from './record.js'
 
 /** Page size of `GET /v1/messages` when no `limit` is given, and the most it may ask for. */
@@ -11,13 +12,17 @@ export const CancelledSchema = Type.Object({
   status: Type.Literal('cancelled')
 })
 
+/** Every status a record can have (CONTRACT.md "The message record"), as `?status=` takes them. */
+export const STATUSES = ['queued', 'scheduled', 'sending', 'retrying', 'held', 'sent', 'failed', 'cancelled'] as const satisfies readonly Status[]
+
 /**
  * GET /v1/messages. The app's ajv does not coerce types, so `limit` arrives as the string it is
  * in the URL. `status` is checked in the route, to answer with a message naming the field.
  */
 export const ListQuerySchema = Type.Object({
-  status: Type.Optional(Type.String({ description: 'must be "failed": only failed messages are indexed' })),
+  status: Type.Optional(Type.String({ description: `one of ${STATUSES.join(', ')}; any when omitted. failed: newest failure first; others: newest message first` })),
   domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 998, description: 'the messages with this Message-Id (ours or one the caller set), with or without angle brackets; no cursor' })),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'opaque; the `cursor` of the previous page' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` }))
 }, { additionalProperties: false })
