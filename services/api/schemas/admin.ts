@@ -66,3 +66,29 @@ export const PauseSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const PausedSchema = Type.Object({ name: Type.String(), state: Type.Literal('held'), hold: HoldSchema })
+
+/** Messages of a region by state, summed over its partitions. */
+const StatesSchema = Type.Object({
+  queued: Type.Integer({ description: 'waiting to be sent now (both lanes)' }),
+  scheduled: Type.Integer({ description: 'waiting for their sendAt' }),
+  sending: Type.Integer({ description: 'taken by a worker' }),
+  retrying: Type.Integer({ description: 'waiting for their next attempt' }),
+  held: Type.Integer({ description: 'waiting for their domain or region to be released' }),
+  failed: Type.Integer({ description: 'failed and on record (replayable)' })
+})
+
+const MinuteSchema = Type.Object({
+  minute: Type.String({ format: 'date-time', description: 'start of the minute, UTC' }),
+  sent: Type.Integer(),
+  failed: Type.Integer()
+})
+
+/** GET /v1/stats. */
+export const StatsSchema = Type.Object({
+  regions: Type.Array(Type.Object({
+    region: Type.String(),
+    states: Type.Union([StatesSchema, Type.Null()], { description: 'null for a client restricted to some domains: the counts are region-wide' }),
+    perMinute: Type.Array(MinuteSchema, { description: 'the last 60 minutes, oldest first, the current one included; only the client\'s domains' })
+  }))
+})
+export type RegionStats = Static<typeof StatsSchema>['regions'][number]
