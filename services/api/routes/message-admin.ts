@@ -4,7 +4,7 @@ import type { Clock } from '../../../shared/clock.js'
 import { FINAL_STATUSES, type IndexEntry, type MessageRecord, type Status } from '../../../shared/records.js'
 import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
-import { cancelWaiting, retryFailed, type RetryResult } from '../message-actions.js'
+import { cancelWaiting, retryFailed } from '../message-actions.js'
 import { chunked, decodeCursor, encodeCursor, mergeNewestFirst, scanIndex, type Located } from '../message-index.js'
 import { findByMessageId } from '../message-lookup.js'
 import { assertDomainAllowed } from '../plugins/auth.js'
@@ -49,9 +49,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     const { record, partition } = await visibleRecord(req.client, id)
     const conflict = (status: Status): HttpError => new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${status} and can no longer be cancelled`)
     if (FINAL_STATUSES.has(record.status) || record.status === 'sending') throw conflict(record.status)
-    const job = await partition.queue.getJob(id)
-    if (!job) throw conflict(await statusNow(id, record))
-    const result = await cancelWaiting(partition, job, Math.max(record.attempts, job.attemptsMade), clock.now())
+    const result = await cancelWaiting(partition, record, clock.now())
     if (result === 'cancelled') return { id, status: 'cancelled' as const }
     throw conflict(result === 'sending' ? 'sending' : await statusNow(id, record))
   })
@@ -61,8 +59,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   }, async (req, reply) => {
     const { id } = req.params
     const { record, partition } = await visibleRecord(req.client, id)
-    const job = await partition.queue.getJob(id)
-    const result: RetryResult = job ? await retryFailed(partition, job, clock.now()) : 'gone'
+    const result = await retryFailed(partition, record, clock.now())
     if (result === 'queued') return reply.code(202).send({ id, messageId: record.messageId, status: 'queued' as const })
     const status = await statusNow(id, record)
     if (status === 'failed' && result === 'gone') throw new HttpError('MQ_ERR_NOT_FOUND', `failed job of message ${id} (expired)`)
@@ -133,13 +130,9 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     // moves nothing it has yet to see.
     for (const partition of links.get(domainConfig.region).partitions()) {
       for await (const chunk of chunked(scanIndex(partition, 'failed', to, from, null), CHUNK)) {
-        const records = await Promise.all(chunk.map((e) => partition.store.read(e.id)))
-        const ids = chunk.filter((_, i) => records[i]?.domain === domain).map((e) => e.id)
-        for (let i = 0; i < ids.length; i += REPLAY_CONCURRENCY) {
-          const results = await Promise.all(ids.slice(i, i + REPLAY_CONCURRENCY).map(async (id) => {
-            const job = await partition.queue.getJob(id)
-            return job ? await retryFailed(partition, job, now) : 'gone'
-          }))
+        const records = (await Promise.all(chunk.map((e) => partition.store.read(e.id)))).filter((r): r is MessageRecord => r?.domain === domain)
+        for (let i = 0; i < records.length; i += REPLAY_CONCURRENCY) {
+          const results = await Promise.all(records.slice(i, i + REPLAY_CONCURRENCY).map((r) => retryFailed(partition, r, now)))
           replayed += results.filter((r) => r === 'queued').length
         }
       }
