@@ -1,5 +1,6 @@
+import type { Region } from '../../shared/config.js'
 import type { IndexEntry, IndexName } from '../../shared/records.js'
-import type { Partition } from '../../shared/region-link.js'
+import type { Partition, RegionLinks } from '../../shared/region-link.js'
 import { HttpError } from './errors.js'
 
 /**
@@ -10,6 +11,19 @@ import { HttpError } from './errors.js'
 
 /** Index entries read per Redis call. */
 const CHUNK = 100
+
+/**
+ * Every partition of the regions, those of every layout ever registered included: messages may
+ * still live in the partitions of an earlier QUEUE_PARTITIONS.
+ */
+export async function partitionsOf (links: RegionLinks, regions: readonly Region[]): Promise<Partition[]> {
+  const each = await Promise.all(regions.map(async (r) => {
+    const link = links.get(r)
+    await link.refreshLayouts()
+    return link.partitions()
+  }))
+  return each.flat()
+}
 
 /** An index entry and the partition it was found in. */
 export type Located = IndexEntry & { partition: Partition }

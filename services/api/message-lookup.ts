@@ -3,6 +3,7 @@ import { bareMessageId, messageIdHash } from '../../shared/keys.js'
 import { regionOfId } from '../../shared/queues.js'
 import type { MessageRecord } from '../../shared/records.js'
 import type { RegionLinks } from '../../shared/region-link.js'
+import { partitionsOf } from './message-index.js'
 import { findRecord } from './routes/messages.js'
 import { ourIdOf } from './webhook-events.js'
 
@@ -20,10 +21,7 @@ export async function findByMessageId (links: RegionLinks, config: Config, messa
     if (record && sameMessageId(record.messageId, messageId)) return [record]
   }
   const key = messageIdHash(messageId)
-  const searched = regions.flatMap((r) => {
-    const link = links.links.get(r)
-    return link ? link.partitions().map((p) => link.storeRedis.get(p.keys.messageId(key))) : []
-  })
+  const searched = (await partitionsOf(links, regions)).map((p) => links.get(p.region).storeRedis.get(p.keys.messageId(key)))
   const ids = new Set((await Promise.all(searched)).filter((id): id is string => id !== null))
   const records = await Promise.all([...ids].map((id) => findRecord(links, id)))
   return records.filter((r): r is MessageRecord => r !== null && sameMessageId(r.messageId, messageId))

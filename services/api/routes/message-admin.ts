@@ -5,7 +5,7 @@ import { FINAL_STATUSES, type IndexEntry, type MessageRecord, type Status } from
 import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
 import { cancelWaiting, retryFailed } from '../message-actions.js'
-import { chunked, decodeCursor, encodeCursor, mergeNewestFirst, scanIndex, type Located } from '../message-index.js'
+import { chunked, decodeCursor, encodeCursor, mergeNewestFirst, partitionsOf, scanIndex, type Located } from '../message-index.js'
 import { findByMessageId } from '../message-lookup.js'
 import { assertDomainAllowed } from '../plugins/auth.js'
 import {
@@ -96,7 +96,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     const read = status !== undefined && FINAL_STATUSES.has(status)
       ? (e: Located) => e.partition.store.read(e.id)
       : (e: Located) => readRecord(e.partition, e.id)
-    const entries = mergeNewestFirst(regions.flatMap((r) => links.get(r).partitions()).map((p) => scanIndex(p, index, '+inf', '-inf', after)))
+    const entries = mergeNewestFirst((await partitionsOf(links, regions)).map((p) => scanIndex(p, index, '+inf', '-inf', after)))
     const records: MessageRecord[] = []
     let last: IndexEntry | null = null
     let scanned = 0
@@ -128,7 +128,7 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     let replayed = 0
     // The scan is keyset-paged, so requeueing (which takes entries out of the index) behind it
     // moves nothing it has yet to see.
-    for (const partition of links.get(domainConfig.region).partitions()) {
+    for (const partition of await partitionsOf(links, [domainConfig.region])) {
       for await (const chunk of chunked(scanIndex(partition, 'failed', to, from, null), CHUNK)) {
         const records = (await Promise.all(chunk.map((e) => partition.store.read(e.id)))).filter((r): r is MessageRecord => r?.domain === domain)
         for (let i = 0; i < records.length; i += REPLAY_CONCURRENCY) {
