@@ -88,7 +88,6 @@ export interface IndexEntry {
 /** The message indexes of a partition (see PartitionKeys). */
 export type IndexName = 'failed' | 'created'
 
-
 /** See RecordStore.outcomeWrite. */
 export interface OutcomeWrite {
   line: string
