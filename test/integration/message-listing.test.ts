@@ -8,7 +8,8 @@ import assert from 'node:assert/strict'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { MessageRecord } from '../../shared/records.js'
 import { writeIngestIndexes } from '../helpers/ingest-indexes.js'
-import { clusterSkip, eventually, message, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { operatorStack } from '../helpers/operator-stack.js'
+import { clusterSkip, eventually, message, type Stack, type StackOptions } from '../helpers/stack.js'
 
 describe('listing and finding messages, single Redis', () => { listingTests({}) })
 describe('listing and finding messages, Redis Cluster with 3 partitions per region', { skip: clusterSkip() }, () => {
@@ -19,24 +20,7 @@ interface Page { records: MessageRecord[], cursor: string | null }
 
 function listingTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): void {
   let stack: Stack
-  before(async () => {
-    stack = await startStack({
-      domains: [
-        { name: 'mg.example.com', region: 'us' },
-        { name: 'mg.retry.com', region: 'us' },
-        { name: 'mg.held.com', region: 'us' },
-        { name: 'mg.example.eu', region: 'eu' }
-      ],
-      clients: { shop: ['mg.example.com'] },
-      // No worker for eu: its messages stay queued.
-      env: { WORKER_REGIONS: 'us' },
-      worker: false,
-      ...target
-    })
-    // Paused before the worker starts, so it holds the domain's messages from the first one.
-    await stack.api.inject({ method: 'POST', url: '/v1/domains/mg.held.com/pause', headers: stack.auth(), payload: { reason: 'under review' } })
-    await stack.startWorker()
-  })
+  before(async () => { stack = await operatorStack(target) })
   after(async () => { await stack.close() })
 
   const send = async (domain: string, extra: Record<string, unknown> = {}): Promise<{ id: string, messageId: string }> => {
@@ -92,8 +76,8 @@ function listingTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): vo
     const scheduled = await send('mg.example.com', { sendAt: later })
     const cancelled = await send('mg.example.com', { sendAt: later })
     assert.equal((await stack.api.inject({ method: 'DELETE', url: `/v1/messages/${cancelled.id}`, headers: stack.auth() })).statusCode, 200)
-    stack.sims.us.addFault({ status: 429, retryAfter: '3600', domain: 'mg.retry.com', count: 1 })
-    const retrying = await send('mg.retry.com')
+    stack.sims.us.addFault({ status: 429, retryAfter: '3600', domain: 'mg.other.com', count: 1 })
+    const retrying = await send('mg.other.com')
     await reaches(retrying.id, 'retrying')
     const held = await send('mg.held.com')
     await reaches(held.id, 'held')
@@ -163,7 +147,7 @@ function listingTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): vo
       assert.deepEqual((await record(r.id)).events.map((e) => e.event), ['delivered'])
       // Another tenant's key vouches for nothing of this domain: a Message-Id at our domain is
       // verified with that domain's key only; any other is looked up among the signer's messages.
-      const other = await webhook('mg.retry.com', messageId.slice(1, -1))
+      const other = await webhook('mg.other.com', messageId.slice(1, -1))
       if (messageId.endsWith('@mg.example.com>')) assert.equal(other.statusCode, 401)
       else assert.deepEqual(other.json(), { status: 'ignored' })
       assert.equal((await record(r.id)).events.length, 1)

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Partition } from '../../shared/region-link.js'
-import { clusterSkip, eventually, message, partitionOf, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
+import { operatorStack } from '../helpers/operator-stack.js'
+import { clusterSkip, eventually, message, partitionOf, type Stack, type StackOptions } from '../helpers/stack.js'
 
 describe('stats, single Redis', () => { statsTests({}) })
 describe('stats, Redis Cluster with 3 partitions per region', { skip: clusterSkip() }, () => {
@@ -17,23 +18,7 @@ interface RegionStats { region: string, states: States | null, perMinute: Array<
 
 function statsTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): void {
   let stack: Stack
-  before(async () => {
-    stack = await startStack({
-      domains: [
-        { name: 'mg.example.com', region: 'us' },
-        { name: 'mg.other.com', region: 'us' },
-        { name: 'mg.held.com', region: 'us' },
-        { name: 'mg.example.eu', region: 'eu' }
-      ],
-      clients: { shop: ['mg.example.com'] },
-      // No worker for eu: its messages stay queued.
-      env: { WORKER_REGIONS: 'us' },
-      worker: false,
-      ...target
-    })
-    await stack.api.inject({ method: 'POST', url: '/v1/domains/mg.held.com/pause', headers: stack.auth(), payload: { reason: 'under review' } })
-    await stack.startWorker()
-  })
+  before(async () => { stack = await operatorStack(target) })
   after(async () => { await stack.close() })
 
   const send = async (domain: string, extra: Record<string, unknown> = {}): Promise<string> => {
