@@ -4,6 +4,7 @@
  * partition's space, the hash slot of its BullMQ queue, so one script can write them together
  * with the job on a Redis Cluster; everything else is one key per command and may live anywhere.
  */
+import { createHash } from 'node:crypto'
 
 /** Keys of one partition: `space` is `<prefix>` or `<prefix>:{<tag>}` (see shared/partitions.ts). */
 export interface PartitionKeys {
@@ -30,6 +31,10 @@ export interface PartitionKeys {
   /** Sorted set: ids of messages waiting for their sendAt, scored by it; the worker removes an id when it first takes the job. */
   readonly scheduled: string
   /** Hash: `<status>|<domain>` → outcomes (sent, failed) recorded in that epoch minute; expires after 2 hours. */
+  /** Sorted set: every message id scored by createdAt (epoch ms), for listing any status newest first. */
+  readonly created: string
+  /** String: the id of the message whose caller-chosen Message-Id hashes to `hash` (see messageIdHash). */
+  messageId(hash: string): string
   minute(epochMinute: number): string
 }
 
@@ -66,6 +71,8 @@ export function partitionKeys (space: string, region: string): PartitionKeys {
     failed: `${space}:failed:${region}`,
     held: `${space}:held:${region}`,
     scheduled: `${space}:scheduled:${region}`,
+    created: `${space}:created:${region}`,
+    messageId: (hash) => `${space}:mid:${hash}`,
     minute: (epochMinute) => `${space}:min:${epochMinute}`
   }
 }
@@ -83,4 +90,14 @@ export function regionKeys (prefix: string, region: string): RegionKeys {
     webhookToken: (token) => `${prefix}:webhook-token:${token}`,
     layouts: `${prefix}:layouts:${region}`
   }
+}
+
+/** A Message-Id trimmed and without its angle brackets: `<a@b>` and ` a@b ` are one. */
+export function bareMessageId (messageId: string): string {
+  return messageId.trim().replace(/^<|>$/g, '').trim()
+}
+
+/** The key hash of a Message-Id a caller chose: hex SHA-256 of bareMessageId(messageId). */
+export function messageIdHash (messageId: string): string {
+  return createHash('sha256').update(bareMessageId(messageId)).digest('hex')
 }

@@ -31,6 +31,12 @@ export async function hashCounters (refs: readonly KeyRef[]): Promise<Map<string
   return totals
 }
 
+/** Sorted-set sizes (`ZCARD`), summed over the keys. */
+export async function setSizes (refs: readonly KeyRef[]): Promise<number> {
+  const sizes = await Promise.all(refs.map((r) => r.redis.zcard(r.key)))
+  return sizes.reduce((sum, n) => sum + n, 0)
+}
+
 /** The largest of the numbers stored at the keys (epoch ms timestamps), or null when none is set. */
 export async function latestNumber (refs: readonly KeyRef[]): Promise<number | null> {
   const values = (await Promise.all(refs.map((r) => r.redis.get(r.key)))).map(Number).filter((n) => Number.isFinite(n) && n > 0)

@@ -116,13 +116,26 @@ export function outcomeLine (o: Outcome): string {
   return JSON.stringify(line)
 }
 
-/** One entry of the failed-message index. */
-export interface FailedEntry {
+/** One entry of a message index: the failed-message index or the index of every message by creation. */
+export interface IndexEntry {
   id: string
-  /** Epoch ms of the failure. */
+  /** Epoch ms of the failure (failed), or of the message's creation (created). */
   at: number
 }
 
+/** The message indexes of a partition (see PartitionKeys). */
+export type IndexName = 'failed' | 'created'
+
+/** See RecordStore.outcomeWrite. */
+export interface OutcomeWrite {
+  line: string
+  /** The counters hash field the outcome moves: `<status>|<region>|<domain>`. */
+  counter: string
+  ttlMs: number
+  streamMaxlen: number
+}
+
+const counterField = (o: Outcome): string => `${o.status}|${o.job.region}|${o.job.domain}`
 
 /** The outcome stream keeps about this many entries (XADD MAXLEN ~). */
 const OUTCOME_STREAM_MAXLEN = 100_000
@@ -222,7 +235,7 @@ export class RecordStore {
     const count = (map: Map<string, number>, field: string): void => { map.set(field, (map.get(field) ?? 0) + 1) }
     for (const { outcome: o } of batch) {
       keys.push(k.record(o.job.id))
-      const counter = `${o.status}|${o.job.region}|${o.job.domain}`
+      const counter = counterField(o)
       args.push(outcomeLine(o), failureIndexOp(o), o.job.id, o.held === 'enter' ? `+${o.at}|${counter}` : o.held === 'leave' ? '-' : '')
       // A parked message's counter moves in the script, and only if it was not parked already.
       if (o.held !== 'enter') count(counters, counter)
@@ -242,16 +255,25 @@ export class RecordStore {
   }
 
   /**
-   * A slice of the region's failed-message index, newest first (equal times by id, descending):
-   * entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or `-inf`),
-   * at most `count` of them (all when omitted).
+   * An outcome for a script that records it itself, in the same call as a job move (an operator's
+   * retry or cancel): its line (appended with includes/appendRecordLine.lua; also the stream
+   * entry's `outcome`), the counter it moves, the record TTL and the stream's length.
    */
-  async failedRange (max: number | string, min: number | string, count?: number): Promise<FailedEntry[]> {
-    const key = this.#keys.failed
+  outcomeWrite (o: Outcome): OutcomeWrite {
+    return { line: outcomeLine(o), counter: counterField(o), ttlMs: this.#ttlMs, streamMaxlen: OUTCOME_STREAM_MAXLEN }
+  }
+
+  /**
+   * A slice of one of the partition's message indexes, newest first (equal times by id,
+   * descending): entries scored within [`min`, `max`] (numbers, or Redis bounds such as `(123` or
+   * `-inf`), at most `count` of them (all when omitted).
+   */
+  async indexRange (index: IndexName, max: number | string, min: number | string, count?: number): Promise<IndexEntry[]> {
+    const key = this.#keys[index]
     const raw = count === undefined
       ? await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES')
       : await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', 0, count)
-    const entries: FailedEntry[] = []
+    const entries: IndexEntry[] = []
     for (let i = 0; i + 1 < raw.length; i += 2) entries.push({ id: raw[i] as string, at: Number(raw[i + 1]) })
     return entries
   }

@@ -13,6 +13,7 @@ import { docsPlugin } from './plugins/docs.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { jsonBodyPlugin } from './plugins/json-body.js'
 import { domainsRoutes } from './routes/domains.js'
+import { statsRoutes } from './routes/stats.js'
 import { healthRoutes } from './routes/health.js'
 import { messageAdminRoutes } from './routes/message-admin.js'
 import { mailgunRoutes } from './routes/mailgun.js'
@@ -58,6 +59,7 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
   await app.register(messagesRoutes, { config, links, clock, metrics, clientRate })
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links, clock })
+  await app.register(statsRoutes, { config, links, clock })
   await app.register(mailgunRoutes, { config, links, clock, metrics, clientRate })
   await app.register(webhookRoutes, { config, links, clock })
   await app.register(dashboardRoutes)

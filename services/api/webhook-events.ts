@@ -1,7 +1,7 @@
 /**
  * Which message a Mailgun event is about, in two separate steps: first the configured domain it
- * belongs to (whose webhookSigningKey alone may verify it), then the message within that domain.
- * Pure: no I/O.
+ * belongs to (whose webhookSigningKey alone may verify it), then the message within that domain
+ * (services/api/message-lookup.ts, which uses ourIdOf). Pure: no I/O.
  */
 import type { DomainConfig } from '../../shared/config.js'
 
@@ -13,7 +13,7 @@ export interface EventOrigin {
 }
 
 /** `local@domain` of a Message-Id, with or without its angle brackets (events send it without). */
-function splitMessageId (messageId: string): { local: string, domain: string } | null {
+export function splitMessageId (messageId: string): { local: string, domain: string } | null {
   const m = /^<?([^<>@\s]+)@([^<>@\s]+?)>?$/.exec(messageId.trim())
   return m ? { local: m[1] as string, domain: (m[2] as string).toLowerCase() } : null
 }
@@ -32,15 +32,17 @@ export function eventDomain (event: EventOrigin, domains: ReadonlyMap<string, Do
   return (named ? domains.get(named) : undefined) ?? null
 }
 
+/** The local part of our own ids: a uuid, or `<p>.<n>.<uuid>` for partition p of n. */
+const LOCAL_ID = /^(?:\d+\.\d+\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /**
- * The id of the message (of `domain`) an event is about, or null. Our Message-Ids are
- * `<local@domain>` for the id `<region>-<local>` (local: a uuid, or `<p>.<n>.<uuid>` for
- * partition p of n), so no index is needed. A lookup of caller-chosen Message-Ids must likewise
- * only ever find messages of `domain`.
+ * The id a Message-Id of our form names: ours are `<local@domain>` for the id `<region>-<local>`,
+ * so no index is needed. Only a candidate: a caller may choose a Message-Id of the same form
+ * (nodemailer's are `<uuid@sender-domain>`), so the message found must carry this Message-Id.
  */
-export function messageOf (event: EventOrigin, domain: DomainConfig): string | null {
-  const parts = splitMessageId(event.message?.headers?.['message-id'] ?? '')
-  if (!parts || parts.domain !== domain.name) return null
-  if (!/^(?:\d+\.\d+\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(parts.local)) return null
+export function ourIdOf (messageId: string, domains: ReadonlyMap<string, DomainConfig>): string | null {
+  const parts = splitMessageId(messageId)
+  const domain = parts && domains.get(parts.domain)
+  if (!parts || !domain || !LOCAL_ID.test(parts.local)) return null
   return `${domain.region}-${parts.local.toLowerCase()}`
 }

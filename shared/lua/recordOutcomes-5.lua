@@ -4,8 +4,7 @@
   record's TTL, the outcome stream, the failed-message and held-message indexes, the per-domain
   counters and the per-minute counters.
 
-  A record is a string of JSON lines, one per outcome, oldest first: the first outcome creates it
-  with its TTL in one SET; later ones (retries, holds) append and renew the TTL.
+  A record is a string of JSON lines, one per outcome, oldest first (includes/appendRecordLine.lua).
 
   All or nothing: the `#!lua` line makes Redis 7 refuse the whole call before it runs when it
   cannot take writes (over maxmemory, a read-only replica, a failed disk), so a write the worker
@@ -43,6 +42,8 @@
 
   Output: the number of outcomes written.
 ]]
+-- INCLUDE appendRecordLine
+
 local ttl = ARGV[1]
 local maxlen = ARGV[2]
 local stats = KEYS[2]
@@ -64,15 +65,7 @@ for k = 6, #KEYS do
   end
   if write then
     written = written + 1
-    if not redis.call('SET', key, line, 'PX', ttl, 'NX') then
-      if redis.call('TYPE', key).ok == 'string' then
-        redis.call('APPEND', key, '\n' .. line)
-        redis.call('PEXPIRE', key, ttl)
-      else
-        -- A record of the earlier format (a hash): start it over rather than fail the whole batch.
-        redis.call('SET', key, line, 'PX', ttl)
-      end
-    end
+    appendRecordLine(key, line, ttl)
     if index == '-' then
       redis.call('ZREM', failed, id)
     elseif index ~= '' then

@@ -71,9 +71,9 @@ test('a record of the earlier format (a hash) is started over, not a failed batc
 test('the failed index takes failures and lets go of retried messages', async () => {
   const o = sent()
   await store.write({ ...o, status: 'failed', error: 'HTTP 400', entry: { attempt: 1, outcome: 'failed', status: 400, error: 'HTTP 400', nextAttemptAt: null } })
-  assert.deepEqual(await store.failedRange('+inf', '-inf'), [{ id: o.job.id, at: o.at }])
+  assert.deepEqual(await store.indexRange('failed', '+inf', '-inf'), [{ id: o.job.id, at: o.at }])
   await store.write({ ...o, status: 'queued', attempts: 0, at: o.at + 1, entry: undefined })
-  assert.deepEqual(await store.failedRange('+inf', '-inf'), [])
+  assert.deepEqual(await store.indexRange('failed', '+inf', '-inf'), [])
 })
 
 test('a record keeps every outcome: the last one\'s fields, all their history entries in order, one stream entry each', async () => {

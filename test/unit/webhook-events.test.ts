@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { DomainConfig } from '../../shared/config.js'
 import { Secret } from '../../shared/secret.js'
-import { eventDomain, messageOf } from '../../services/api/webhook-events.js'
+import { eventDomain, ourIdOf } from '../../services/api/webhook-events.js'
 
 const domain = (name: string, region: 'us' | 'eu', key: string | null): DomainConfig =>
   ({ name, region, sendingKey: new Secret('s'), webhookSigningKey: key ? new Secret(key) : null, ratePerSecond: null, primaryKey: null })
@@ -23,11 +23,12 @@ test('the domain of an event: its Message-Id\'s when configured, else the one ev
   assert.equal(eventDomain({}, domains), null)
 })
 
-test('the message of an event, only ever within its domain', () => {
-  const a = domains.get('a.example.com') as DomainConfig
-  assert.equal(messageOf(withId(`${UUID}@a.example.com`), a), `us-${UUID}`)
-  assert.equal(messageOf(withId(`<3.8.${UUID}@a.example.com>`), a), `us-3.8.${UUID}`) // partitioned ids
-  assert.equal(messageOf(withId(`${UUID}@b.example.eu`), a), null)
-  assert.equal(messageOf(withId('order-42@a.example.com'), a), null)
-  assert.equal(messageOf({}, a), null)
+test('the id a Message-Id of our form names, in its domain\'s region', () => {
+  assert.equal(ourIdOf(`${UUID}@a.example.com`, domains), `us-${UUID}`)
+  assert.equal(ourIdOf(`<${UUID.toUpperCase()}@A.example.com>`, domains), `us-${UUID}`)
+  assert.equal(ourIdOf(`<3.8.${UUID}@a.example.com>`, domains), `us-3.8.${UUID}`) // partitioned ids
+  assert.equal(ourIdOf(`<${UUID}@b.example.eu>`, domains), `eu-${UUID}`)
+  assert.equal(ourIdOf(`<${UUID}@unknown.example>`, domains), null, 'not a domain of ours')
+  assert.equal(ourIdOf('<order-42@a.example.com>', domains), null, 'a caller-chosen form: found through its index key')
+  assert.equal(ourIdOf('', domains), null)
 })

@@ -19,6 +19,7 @@ declare module 'fastify' {
 const TAGS: ReadonlyArray<{ name: string, description: string, paths: RegExp }> = [
   { name: 'messages', description: 'Queue messages (JSON), read their records, cancel, retry and replay them', paths: /^\/v1\/messages(\/|$)/ },
   { name: 'domains', description: 'Configured domains, their holds, and releasing them', paths: /^\/v1\/domains(\/|$)/ },
+  { name: 'stats', description: 'Messages by state and sent / failed per minute, per region (the dashboard\'s figures)', paths: /^\/v1\/stats$/ },
   { name: 'mailgun', description: 'Mailgun-compatible drop-in: what official Mailgun SDKs call', paths: /^\/v3\// },
   { name: 'webhooks', description: 'Mailgun event webhooks (signed, no client key)', paths: /^\/v1\/webhooks\// },
   { name: 'operations', description: 'Probes, Prometheus metrics and the dashboard page (no client key)', paths: /^\/(healthz|readyz|metrics|dashboard)$/ }

@@ -1,29 +1,33 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ClientConfig, Config, Region } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
-import { jobDataOf } from '../../../shared/queues.js'
-import { FINAL_STATUSES, type FailedEntry, type MessageRecord } from '../../../shared/records.js'
+import { FINAL_STATUSES, type IndexEntry, type MessageRecord, type Status } from '../../../shared/records.js'
 import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { HttpError } from '../errors.js'
+import { cancelWaiting, retryFailed } from '../message-actions.js'
+import { chunked, decodeCursor, encodeCursor, mergeNewestFirst, partitionsOf, scanIndex, type Located } from '../message-index.js'
+import { findByMessageId } from '../message-lookup.js'
 import { assertDomainAllowed } from '../plugins/auth.js'
 import {
-  CancelledSchema, DEFAULT_PAGE_SIZE, ListQuerySchema, MAX_PAGE_SIZE, RecordPageSchema, ReplayedSchema, ReplaySchema
+  CancelledSchema, DEFAULT_PAGE_SIZE, ListQuerySchema, MAX_PAGE_SIZE, RecordPageSchema, ReplayedSchema, ReplaySchema, STATUSES
 } from '../schemas/admin.js'
 import { AcceptedSchema, ErrorSchema } from '../schemas/message.js'
 import { IdParamsSchema } from '../schemas/record.js'
-import { findRecord } from './messages.js'
+import { findRecord, readRecord } from './messages.js'
 
 export interface MessageAdminRouteOptions { config: Config, links: RegionLinks, clock: Clock }
 
-/** Queue states a message can be cancelled in: waiting, scheduled, bulk, or retrying/held (delayed). */
-const CANCELLABLE = new Set(['waiting', 'delayed', 'prioritized'])
 /** Index entries one listing request may look at before it answers with what it has and a cursor. */
 const SCAN_BUDGET = 5000
-/** Index entries read per Redis call, and records read (or replays started) at once. */
+/** Records read (or replays started) at once. */
 const CHUNK = 100
 const REPLAY_CONCURRENCY = 20
 
-/** Operations on messages: cancel, retry a failed one, list failures, replay a domain's failures. */
+/**
+ * Operations on messages: cancel, retry a failed one, list any status, find by Message-Id, replay
+ * a domain's failures. Cancel and retry are each one script in the message's hash slot
+ * (message-actions.ts), so they never interleave with each other or with the worker.
+ */
 export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOptions> = async (app, { config, links, clock }) => {
   app.addHook('onRequest', app.authenticate)
 
@@ -35,23 +39,19 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     return { record, partition }
   }
 
+  /** The status a message has now, for a refusal that says why. */
+  const statusNow = async (id: string, before: MessageRecord): Promise<Status> => (await findRecord(links, id) ?? before).status
+
   app.delete('/v1/messages/:id', {
     schema: { summary: 'Cancel a message not sent yet', params: IdParamsSchema, response: { 200: CancelledSchema, '4xx': ErrorSchema } }
   }, async (req) => {
     const { id } = req.params
     const { record, partition } = await visibleRecord(req.client, id)
-    const conflict = (): HttpError => new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${record.status} and can no longer be cancelled`)
-    if (FINAL_STATUSES.has(record.status) || record.status === 'sending') throw conflict()
-    const job = await partition.queue.getJob(id)
-    if (!job || !CANCELLABLE.has(await job.getState())) throw conflict()
-    try {
-      await job.remove()
-    } catch {
-      // Locked: a worker took it between the state check and the removal, so it is being sent.
-      throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is sending and can no longer be cancelled`)
-    }
-    await partition.store.write({ job: jobDataOf(job), status: 'cancelled', attempts: Math.max(record.attempts, job.attemptsMade), at: clock.now(), error: null })
-    return { id, status: 'cancelled' as const }
+    const conflict = (status: Status): HttpError => new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${status} and can no longer be cancelled`)
+    if (FINAL_STATUSES.has(record.status) || record.status === 'sending') throw conflict(record.status)
+    const result = await cancelWaiting(partition, record, clock.now())
+    if (result === 'cancelled') return { id, status: 'cancelled' as const }
+    throw conflict(result === 'sending' ? 'sending' : await statusNow(id, record))
   })
 
   app.post('/v1/messages/:id/retry', {
@@ -59,35 +59,51 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
   }, async (req, reply) => {
     const { id } = req.params
     const { record, partition } = await visibleRecord(req.client, id)
-    const result = await requeueFailed(partition, id, clock.now())
-    if (result === 'gone' && record.status === 'failed') throw new HttpError('MQ_ERR_NOT_FOUND', `failed job of message ${id} (expired)`)
-    if (result !== 'queued') throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${record.status}; only a failed message can be retried`)
-    return reply.code(202).send({ id, messageId: record.messageId, status: 'queued' as const })
+    const result = await retryFailed(partition, record, clock.now())
+    if (result === 'queued') return reply.code(202).send({ id, messageId: record.messageId, status: 'queued' as const })
+    const status = await statusNow(id, record)
+    if (status === 'failed' && result === 'gone') throw new HttpError('MQ_ERR_NOT_FOUND', `failed job of message ${id} (expired)`)
+    // Failed on record but not yet in BullMQ's failed set: the worker is between its outcome and the job's move.
+    if (status === 'failed') throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is still being failed by a worker; retry in a moment`)
+    throw new HttpError('MQ_ERR_CONFLICT', `message ${id} is ${status}; only a failed message can be retried`)
   })
 
-  // Only failures are listable: indexing every status would add a sorted-set write to each step
-  // of every message (the hot path) and memory per message; failures are few and kept anyway.
   app.get('/v1/messages', {
-    schema: { summary: 'List failed messages, newest first', querystring: ListQuerySchema, response: { 200: RecordPageSchema, '4xx': ErrorSchema } }
+    schema: {
+      summary: 'List messages of any status newest first, or find messages by Message-Id',
+      querystring: ListQuerySchema,
+      response: { 200: RecordPageSchema, '4xx': ErrorSchema }
+    }
   }, async (req) => {
     const q = req.query
-    if (q.status !== 'failed') throw new HttpError('MQ_ERR_VALIDATION', 'status must be "failed"')
+    if (q.status !== undefined && !(STATUSES as readonly string[]).includes(q.status)) throw new HttpError('MQ_ERR_VALIDATION', `status must be one of ${STATUSES.join(', ')}`)
+    const status = q.status as Status | undefined
     const limit = q.limit === undefined ? DEFAULT_PAGE_SIZE : Number(q.limit)
     if (limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpError('MQ_ERR_VALIDATION', `limit must be between 1 and ${MAX_PAGE_SIZE}`)
-    const after = q.cursor === undefined ? null : decodeCursor(q.cursor)
     const domain = q.domain?.toLowerCase()
     if (domain !== undefined) assertDomainAllowed(req.client, domain)
-    const partitions = regionsToSearch(config, req.client, domain).flatMap((r) => links.get(r).partitions())
-    const wanted = (r: MessageRecord): boolean => r.status === 'failed' && (domain === undefined ? mayUse(req.client, r.domain) : r.domain === domain)
+    const regions = regionsToSearch(config, req.client, domain)
+    const wanted = (r: MessageRecord): boolean => (status === undefined || r.status === status) && (domain === undefined ? mayUse(req.client, r.domain) : r.domain === domain)
 
+    if (q.messageId !== undefined) {
+      if (q.cursor !== undefined) throw new HttpError('MQ_ERR_VALIDATION', 'cursor does not go with messageId: a Message-Id names at most a few messages')
+      return { records: (await findByMessageId(links, config, q.messageId, regions)).filter(wanted), cursor: null }
+    }
+    const after = q.cursor === undefined ? null : decodeCursor(q.cursor)
+    // Failures by failure time, from their own index; anything else by creation, from the index
+    // of every message, where a final status is told by the record alone (one read per entry).
+    const index = status === 'failed' ? 'failed' : 'created'
+    const read = status !== undefined && FINAL_STATUSES.has(status)
+      ? (e: Located) => e.partition.store.read(e.id)
+      : (e: Located) => readRecord(e.partition, e.id)
+    const entries = mergeNewestFirst((await partitionsOf(links, regions)).map((p) => scanIndex(p, index, '+inf', '-inf', after)))
     const records: MessageRecord[] = []
-    let last: FailedEntry | null = null
+    let last: IndexEntry | null = null
     let scanned = 0
-    const entries = mergeNewestFirst(partitions.map((p) => scanFailed(p, '+inf', '-inf', after)))
     for await (const chunk of chunked(entries, Math.min(CHUNK, limit))) {
-      const read = await Promise.all(chunk.map((e) => e.partition.store.read(e.id)))
+      const found = await Promise.all(chunk.map(read))
       for (const [i, e] of chunk.entries()) {
-        const r = read[i]
+        const r = found[i]
         if (r && wanted(r)) records.push(r)
         last = e
         scanned++
@@ -112,12 +128,11 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
     let replayed = 0
     // The scan is keyset-paged, so requeueing (which takes entries out of the index) behind it
     // moves nothing it has yet to see.
-    for (const partition of links.get(domainConfig.region).partitions()) {
-      for await (const chunk of chunked(scanFailed(partition, to, from, null), CHUNK)) {
-        const records = await Promise.all(chunk.map((e) => partition.store.read(e.id)))
-        const ids = chunk.filter((_, i) => records[i]?.domain === domain).map((e) => e.id)
-        for (let i = 0; i < ids.length; i += REPLAY_CONCURRENCY) {
-          const results = await Promise.all(ids.slice(i, i + REPLAY_CONCURRENCY).map((id) => requeueFailed(partition, id, now)))
+    for (const partition of await partitionsOf(links, [domainConfig.region])) {
+      for await (const chunk of chunked(scanIndex(partition, 'failed', to, from, null), CHUNK)) {
+        const records = (await Promise.all(chunk.map((e) => partition.store.read(e.id)))).filter((r): r is MessageRecord => r?.domain === domain)
+        for (let i = 0; i < records.length; i += REPLAY_CONCURRENCY) {
+          const results = await Promise.all(records.slice(i, i + REPLAY_CONCURRENCY).map((r) => retryFailed(partition, r, now)))
           replayed += results.filter((r) => r === 'queued').length
         }
       }
@@ -128,112 +143,12 @@ export const messageAdminRoutes: FastifyPluginAsyncTypebox<MessageAdminRouteOpti
 
 const mayUse = (client: ClientConfig, domain: string): boolean => client.domains === '*' || client.domains.has(domain)
 
-/** Regions whose index can hold what the caller may see: the domain's own, or those of its domains. */
+/** Regions whose indexes can hold what the caller may see: the domain's own, or those of its domains. */
 function regionsToSearch (config: Config, client: ClientConfig, domain: string | undefined): Region[] {
   const known = domain === undefined ? undefined : config.domains.get(domain)
   if (known) return [known.region]
   // No domain: wherever the client's domains live. A domain no longer configured may still have
-  // failures on record, so for one of those every region is searched.
+  // messages on record, so for one of those every region is searched.
   const domains = [...config.domains.values()].filter((d) => domain !== undefined || mayUse(client, d.name))
   return [...new Set(domains.map((d) => d.region))]
-}
-
-type Requeued = 'queued' | 'not-failed' | 'gone'
-
-/**
- * Dead-letter replay: a failed job goes back to wait with its attempts reset (BullMQ keeps failed
- * jobs for the outcome TTL). Used by the single retry and the bulk replay alike.
- */
-async function requeueFailed (partition: Partition, id: string, now: number): Promise<Requeued> {
-  const { queue, store } = partition
-  const job = await queue.getJob(id)
-  if (!job) return 'gone'
-  if (await job.getState() !== 'failed') return 'not-failed'
-  const before = await store.read(id)
-  // Written before the job can run: written after, it could land on top of the resend's outcome.
-  await store.write({ job: jobDataOf(job), status: 'queued', attempts: 0, at: now, error: null })
-  try {
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
-    return 'queued'
-  } catch (err) {
-    // Expired or retried by another request since the state check.
-    const state = await queue.getJobState(id)
-    if ((state === 'failed' || state === 'unknown') && before?.status === 'failed') {
-      // Put the failure back (record and index) as it was.
-      await store.write({
-        job: jobDataOf(job), status: 'failed', attempts: before.attempts, at: Date.parse(before.updatedAt), error: before.error,
-        ...(before.provider ? { provider: before.provider } : {})
-      })
-    }
-    if (state === 'failed') throw err
-    return state === 'unknown' ? 'gone' : 'not-failed'
-  }
-}
-
-/** An index entry and the partition it was found in. */
-type Located = FailedEntry & { partition: Partition }
-
-/**
- * A partition's failed-message index from newest to oldest, within [min, max], strictly after `after`
- * in that order (time descending, then id descending). Keyset-paged: each call starts below the
- * last time seen and reads that last millisecond whole, so entries removed or added meanwhile
- * never make it skip or repeat one, and any number of failures in one millisecond is fine.
- */
-async function * scanFailed (partition: Partition, max: number | string, min: number | string, after: FailedEntry | null): AsyncGenerator<Located> {
-  const range = async (top: number | string, bottom: number | string, count?: number): Promise<Located[]> =>
-    (await partition.store.failedRange(top, bottom, count)).map((e) => ({ ...e, partition }))
-  let top: number | string = max
-  if (after) {
-    for (const e of await range(after.at, after.at)) if (e.id < after.id) yield e
-    top = `(${after.at}`
-  }
-  for (;;) {
-    const page = await range(top, min, CHUNK)
-    const lastAt = page.at(-1)?.at
-    if (lastAt === undefined) return
-    for (const e of page) if (e.at !== lastAt) yield e
-    yield * await range(lastAt, lastAt)
-    if (page.length < CHUNK) return
-    top = `(${lastAt}`
-  }
-}
-
-const newer = (a: FailedEntry, b: FailedEntry): boolean => a.at > b.at || (a.at === b.at && a.id > b.id)
-
-/** Merges per-partition scans into one order, so a cursor means the same across partitions and regions. */
-async function * mergeNewestFirst (scans: Array<AsyncGenerator<Located>>): AsyncGenerator<Located> {
-  const heads = await Promise.all(scans.map((s) => s.next()))
-  for (;;) {
-    let best = -1
-    for (const [i, h] of heads.entries()) {
-      const current = heads[best]
-      if (!h.done && (!current || current.done || newer(h.value, current.value))) best = i
-    }
-    const head = heads[best]
-    if (!head || head.done) return
-    yield head.value
-    heads[best] = await (scans[best] as AsyncGenerator<Located>).next()
-  }
-}
-
-async function * chunked<T> (source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let chunk: T[] = []
-  for await (const item of source) {
-    chunk.push(item)
-    if (chunk.length === size) { yield chunk; chunk = [] }
-  }
-  if (chunk.length > 0) yield chunk
-}
-
-/** Cursor: the last index entry a page looked at, as base64url JSON; opaque to clients. */
-function encodeCursor (e: FailedEntry): string {
-  return Buffer.from(JSON.stringify({ at: e.at, id: e.id })).toString('base64url')
-}
-
-function decodeCursor (cursor: string): FailedEntry {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { at?: unknown, id?: unknown }
-    if (typeof v.at === 'number' && Number.isFinite(v.at) && typeof v.id === 'string') return { at: v.at, id: v.id }
-  } catch {}
-  throw new HttpError('MQ_ERR_VALIDATION', 'cursor is not valid')
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../../../shared/clock.js'
 import type { Metrics } from '../../../shared/metrics.js'
 import type { JobData } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
-import type { RegionLinks } from '../../../shared/region-link.js'
+import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { describeSchemaError } from '../../../shared/schema-errors.js'
 import type { ClientRate } from '../client-rate.js'
 import { HttpError } from '../errors.js'
@@ -93,7 +93,11 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
 /** The stored record, completed by the queue's view while the message is not final. */
 export async function findRecord (links: RegionLinks, id: string): Promise<MessageRecord | null> {
   const partition = await links.resolve(id)
-  if (!partition) return null
+  return partition ? await readRecord(partition, id) : null
+}
+
+/** findRecord, in the partition the message lives in. */
+export async function readRecord (partition: Partition, id: string): Promise<MessageRecord | null> {
   const stored = await partition.store.read(id)
   if (stored && FINAL_STATUSES.has(stored.status)) return stored
   const job = await partition.queue.getJob(id)

@@ -8,7 +8,8 @@ import type { RegionLinks } from '../../../shared/region-link.js'
 import type { ProviderEvent } from '../../../shared/records.js'
 import { HttpError } from '../errors.js'
 import { webhookDocs } from '../schemas/webhook.js'
-import { eventDomain, messageOf } from '../webhook-events.js'
+import { findByMessageId } from '../message-lookup.js'
+import { eventDomain } from '../webhook-events.js'
 
 export interface WebhookRouteOptions { config: Config, links: RegionLinks, clock: Clock }
 
@@ -49,7 +50,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     const link = links.get(domain.region)
     const fresh = await link.storeRedis.set(link.keys.webhookToken(signature.token), '1', 'EX', TOKEN_TTL_SECONDS, 'NX')
     if (fresh !== 'OK') throw new HttpError('MQ_ERR_CONFLICT', 'signature.token was already used')
-    const id = messageOf(data, domain)
+    // Only ever a message of the domain whose key verified the event.
+    const messageId = data.message?.headers?.['message-id']
+    const found = messageId === undefined ? [] : await findByMessageId(links, config, messageId, [domain.region])
+    const id = found.find((r) => r.domain === domain.name)?.id
     const partition = id && await links.resolve(id)
     if (!id || !partition) return { status: 'ignored' }
 

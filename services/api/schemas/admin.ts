@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { Status } from '../../../shared/records.js'
 import { RecordSchema } from './record.js'
 
 /** Page size of `GET /v1/messages` when no `limit` is given, and the most it may ask for. */
@@ -11,13 +12,17 @@ export const CancelledSchema = Type.Object({
   status: Type.Literal('cancelled')
 })
 
+/** Every status a record can have (CONTRACT.md "The message record"), as `?status=` takes them. */
+export const STATUSES = ['queued', 'scheduled', 'sending', 'retrying', 'held', 'sent', 'failed', 'cancelled'] as const satisfies readonly Status[]
+
 /**
  * GET /v1/messages. The app's ajv does not coerce types, so `limit` arrives as the string it is
  * in the URL. `status` is checked in the route, to answer with a message naming the field.
  */
 export const ListQuerySchema = Type.Object({
-  status: Type.Optional(Type.String({ description: 'must be "failed": only failed messages are indexed' })),
+  status: Type.Optional(Type.String({ description: `one of ${STATUSES.join(', ')}; any when omitted. failed: newest failure first; others: newest message first` })),
   domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 998, description: 'the messages with this Message-Id (ours or one the caller set), with or without angle brackets; no cursor' })),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'opaque; the `cursor` of the previous page' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}` }))
 }, { additionalProperties: false })
@@ -61,3 +66,29 @@ export const PauseSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const PausedSchema = Type.Object({ name: Type.String(), state: Type.Literal('held'), hold: HoldSchema })
+
+/** Messages of a region by state, summed over its partitions. */
+const StatesSchema = Type.Object({
+  queued: Type.Integer({ description: 'waiting to be sent now (both lanes)' }),
+  scheduled: Type.Integer({ description: 'waiting for their sendAt' }),
+  sending: Type.Integer({ description: 'taken by a worker' }),
+  retrying: Type.Integer({ description: 'waiting for their next attempt' }),
+  held: Type.Integer({ description: 'waiting for their domain or region to be released' }),
+  failed: Type.Integer({ description: 'failed and on record (replayable)' })
+})
+
+const MinuteSchema = Type.Object({
+  minute: Type.String({ format: 'date-time', description: 'start of the minute, UTC' }),
+  sent: Type.Integer(),
+  failed: Type.Integer()
+})
+
+/** GET /v1/stats. */
+export const StatsSchema = Type.Object({
+  regions: Type.Array(Type.Object({
+    region: Type.String(),
+    states: Type.Union([StatesSchema, Type.Null()], { description: 'null for a client restricted to some domains: the counts are region-wide' }),
+    perMinute: Type.Array(MinuteSchema, { description: 'the last 60 minutes, oldest first, the current one included; only the client\'s domains' })
+  }))
+})
+export type RegionStats = Static<typeof StatsSchema>['regions'][number]
