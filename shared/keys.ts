@@ -4,6 +4,7 @@
  * partition's space, the hash slot of its BullMQ queue, so one script can write them together
  * with the job on a Redis Cluster; everything else is one key per command and may live anywhere.
  */
+import { createHash } from 'node:crypto'
 
 /** Keys of one partition: `space` is `<prefix>` or `<prefix>:{<tag>}` (see shared/partitions.ts). */
 export interface PartitionKeys {
@@ -22,6 +23,24 @@ export interface PartitionKeys {
    * `GET /v1/messages?status=failed` and replay. Entries live as long as their records.
    */
   readonly failed: string
+  /**
+   * Sorted set: every message by creation (epoch ms), for listing any status newest first.
+   * Written by the ingest script with the job, trimmed there to the record TTL.
+   */
+  readonly created: string
+  /**
+   * String: the id of the message whose caller-chosen Message-Id hashes to `hash` (hex SHA-256 of
+   * the Message-Id without angle brackets). Our own `<local@domain>` needs none.
+   */
+  messageId(hash: string): string
+  /** Sorted set: ids of messages with a future sendAt, scored by it, until a worker first takes them. */
+  readonly scheduled: string
+  /** Sorted set: ids of held messages, scored by when they became held. */
+  readonly held: string
+  /** Hash: `<status>|<domain>` → sent and failed counts of one minute (epoch minute), kept 2 hours. */
+  minute(epochMinute: number): string
+  /** Hash: a message's file contents, field `<index>` → bytes of files[index] of its job. */
+  files(id: string): string
 }
 
 /** Keys of a region that are read and written one at a time (any hash slot). */
@@ -45,6 +64,11 @@ export interface RegionKeys {
   readonly layouts: string
 }
 
+/** The `hash` of PartitionKeys.messageId: hex SHA-256 of a Message-Id without its angle brackets, trimmed. */
+export function messageIdHash (messageId: string): string {
+  return createHash('sha256').update(messageId.trim().replace(/^<|>$/g, '').trim()).digest('hex')
+}
+
 export function partitionKeys (space: string, region: string): PartitionKeys {
   return {
     space,
@@ -52,7 +76,13 @@ export function partitionKeys (space: string, region: string): PartitionKeys {
     events: (id) => `${space}:ev:${id}`,
     outcomes: `${space}:outcomes`,
     stats: `${space}:stats`,
-    failed: `${space}:failed:${region}`
+    failed: `${space}:failed:${region}`,
+    created: `${space}:created:${region}`,
+    messageId: (hash) => `${space}:mid:${hash}`,
+    scheduled: `${space}:scheduled:${region}`,
+    held: `${space}:held:${region}`,
+    minute: (epochMinute) => `${space}:min:${epochMinute}`,
+    files: (id) => `${space}:files:${id}`
   }
 }
 

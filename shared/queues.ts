@@ -5,12 +5,20 @@ import type { Region } from './config-schema.js'
 export type Lane = 'transactional' | 'bulk'
 export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { transactional: 0, bulk: 1 }
 
-export interface FileData {
+/**
+ * A file of a message as its job carries it: its name, not its bytes. The bytes live in the
+ * message's files hash (PartitionKeys.files, field = the file's index), written by the same
+ * script call as the job, so the job's JSON stays small in the API, in Redis and in the worker.
+ */
+export interface FileRef {
   field: 'attachment' | 'inline' | 'message'
   filename: string
   contentType: string
-  /** Base64. */
-  content: string
+}
+
+/** A file with its bytes: at ingest, and in the worker right before a send (shared/files.ts). */
+export interface FileData extends FileRef {
+  content: Buffer
 }
 
 /** A message as the API and the worker handle it: the message already in Mailgun's form fields, never a key. */
@@ -29,6 +37,11 @@ export interface JobData {
   endpoint: 'messages' | 'messages.mime'
   /** Mailgun form fields in order, repeated names allowed (to, o:tag, …); h:Message-Id is added when sending. */
   fields: Array<[string, string]>
+  files: FileRef[]
+}
+
+/** A job as ingest makes it: with the bytes of its files. */
+export interface NewJob extends JobData {
   files: FileData[]
 }
 
@@ -41,14 +54,15 @@ export interface StoredJob {
   domain: string
   messageId: string
   fields: Array<[string, string]>
-  files?: FileData[]
+  /** Jobs stored before files had their own hash carry `content` (base64) here. */
+  files?: Array<FileRef & { content?: string }>
   sendAt?: number
   endpoint?: 'messages.mime'
 }
 
 export function storedJob (d: JobData): StoredJob {
   const s: StoredJob = { domain: d.domain, messageId: d.messageId, fields: d.fields }
-  if (d.files.length > 0) s.files = d.files
+  if (d.files.length > 0) s.files = d.files.map(({ field, filename, contentType }) => ({ field, filename, contentType }))
   if (d.sendAt !== null) s.sendAt = d.sendAt
   if (d.endpoint === 'messages.mime') s.endpoint = d.endpoint
   return s

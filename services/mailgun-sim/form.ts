@@ -7,10 +7,12 @@
  * created per field, names decoded through a small cache, and (for fast mode) values left
  * percent-encoded until someone asks for one with `valueOf`. `invalid` gives Mailgun's 400 texts.
  */
+import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Busboy } from '@fastify/busboy'
 
-export interface FileInfo { field: string, filename: string, contentType: string, size: number }
+/** A received file: `sha256` (hex) of its bytes, so a test can tell them intact. */
+export interface FileInfo { field: string, filename: string, contentType: string, size: number, sha256: string }
 
 export interface ParsedForm {
   /** Field values; still percent-encoded when `raw` (read them with `valueOf`). */
@@ -283,9 +285,11 @@ function readMultipart (req: IncomingMessage, done: FormCallback): void {
   }
   bb.on('field', (name: string, value: string) => push(fields, name, value))
   bb.on('file', (field: string, stream: NodeJS.ReadableStream, filename: string, _enc: string, mime: string) => {
-    const file: FileInfo = { field, filename, contentType: mime, size: 0 }
+    const file: FileInfo = { field, filename, contentType: mime, size: 0, sha256: '' }
     files.push(file) // in part order; the size grows as the part streams
-    stream.on('data', (c: Buffer) => { file.size += c.length })
+    const hash = createHash('sha256')
+    stream.on('data', (c: Buffer) => { file.size += c.length; hash.update(c) })
+    stream.on('end', () => { file.sha256 = hash.digest('hex') })
   })
   bb.on('error', () => fail(new FormError(400, 'malformed multipart/form-data request')))
   bb.on('finish', () => {

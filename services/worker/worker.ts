@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type { Config, Region } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { parseRfc2822, toIso as iso } from '../../shared/dates/index.js'
+import { dropFiles, loadFiles } from '../../shared/files.js'
 import { HoldStore, type Hold } from '../../shared/holds.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
@@ -142,8 +143,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     }
     if (gate.kind === 'defer') return await defer(run, gate)
 
+    const message = await loadFiles(ctx.link.storeRedis, partition.keys, d)
     const started = performance.now()
-    const answer = await client.send(ctx.region, d, authorization as string)
+    const answer = await client.send(ctx.region, message, authorization as string)
     const decision = decide(answer, run.attempt, clock.now(), policy, random)
     deps.metrics?.sendSeconds.observe({ region: ctx.region, outcome: decision.kind }, (performance.now() - started) / 1000)
     await ctx.gates.observe(d, answer, decision, gate.probe)
@@ -170,6 +172,8 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     switch (decision.kind) {
       case 'sent':
         await record(run, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
+        // Never fails the sent job: the files' TTL frees them if this does not.
+        dropFiles(run.ctx.link.storeRedis, run.partition.keys, run.data).catch((err: unknown) => run.ctx.log.warn({ err, id: run.data.id }, 'files of a sent message not freed'))
         return
       case 'fail':
         await record(run, { status: 'failed', attempts: attempt, error: decision.reason, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })

@@ -70,11 +70,16 @@ export const BatchSchema = Type.Object({
   messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 })
 })
 
-/** Per message, in request order: {index, id} when queued, {index, error} when rejected. */
+/**
+ * Per message, in request order: {index, id} when stored, {index, error, code} when not: refused
+ * (MQ_ERR_VALIDATION, MQ_ERR_TOO_LARGE, MQ_ERR_DOMAIN_FORBIDDEN) or not stored (MQ_ERR_UNAVAILABLE:
+ * retry it; MQ_ERR_OUTCOME_UNKNOWN: retry the batch with the same Idempotency-Key).
+ */
 export const BatchResultSchema = Type.Object({
   results: Type.Array(Type.Object({
     index: Type.Integer(),
     id: Type.Optional(Type.String()),
-    error: Type.Optional(Type.String())
+    error: Type.Optional(Type.String()),
+    code: Type.Optional(Type.String())
   }))
-})
+}, { description: '202: every message stored; 207: some refused or not stored, each result says which' })
