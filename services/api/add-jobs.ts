@@ -1,7 +1,9 @@
 import { addDelayedJob } from 'bullmq/dist/esm/scripts/addDelayedJob-6.js'
 import { addPrioritizedJob } from 'bullmq/dist/esm/scripts/addPrioritizedJob-9.js'
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js'
+import { randomUUID } from 'node:crypto'
 import type { Config } from '../../shared/config.js'
+import { chunkField } from '../../shared/files.js'
 import { messageIdHash } from '../../shared/keys.js'
 import { luaScript } from '../../shared/lua/index.js'
 import { LANE_PRIORITY, storedJob, type NewJob } from '../../shared/queues.js'
@@ -28,8 +30,11 @@ export type AddPolicy = Pick<Config, 'maxAttempts' | 'outcomeTtlDays' | 'outageL
 /** One script call's arguments for these jobs, and how many bytes it carries. */
 export interface AddCall { args: Array<string | number | Buffer>, bytes: number }
 
-/** The arguments of addMessages-13.lua for jobs of one partition; `now` trims the created index. */
-export function addCall (partition: Partition, jobs: readonly NewJob[], policy: AddPolicy, now: number): AddCall {
+/**
+ * The arguments of addMessages-13.lua for jobs of one partition: `staging[i]` is the hash job i's
+ * files were uploaded to (stageFiles), '' for none; `now` trims the created index.
+ */
+export function addCall (partition: Partition, jobs: readonly NewJob[], staging: readonly string[], policy: AddPolicy, now: number): AddCall {
   const { queue, keys } = partition
   const recordTtlMs = policy.outcomeTtlDays * 86_400_000
   // ARGV[1], the deadline, is set when the call is sent (fenceAdd).
@@ -37,22 +42,61 @@ export function addCall (partition: Partition, jobs: readonly NewJob[], policy: 
     0, JSON.stringify({ attempts: policy.maxAttempts, backoff: { type: 'policy' } }), queue.toKey(''), 'send',
     keys.record(''), keys.files(''), keys.messageId(''), Math.round(now - recordTtlMs)]
   let bytes = 0
-  for (const job of jobs) {
+  jobs.forEach((job, i) => {
     const delay = job.sendAt !== null && job.sendAt > job.createdAt ? job.sendAt - job.createdAt : 0
     args.push(job.id, job.createdAt, JSON.stringify(storedJob(job)), delay, LANE_PRIORITY[job.lane],
-      Math.round(delay + lifetimeMs(policy) + recordTtlMs), callersMessageId(job) ? messageIdHash(job.messageId) : '', job.files.length)
-    for (const f of job.files) args.push(f.content)
+      Math.round(delay + lifetimeMs(policy) + recordTtlMs), callersMessageId(job) ? messageIdHash(job.messageId) : '', staging[i] ?? '')
     bytes += jobBytes(job)
-  }
+  })
   return { args, bytes }
 }
 
-/** About how many bytes a job takes on the wire: its fields and its files (what can be megabytes). */
+/** About how many bytes a job's call carries: its fields (a text body can be megabytes; files go apart). */
 export function jobBytes (job: NewJob): number {
   let bytes = 200
   for (const [name, value] of job.fields) bytes += name.length + value.length
-  for (const f of job.files) bytes += f.content.length
   return bytes
+}
+
+/** A staging hash lives this long unless an add renames it into place. */
+const STAGING_TTL_MS = 3_600_000
+/** Bytes of chunks per HSET while uploading: small enough that Redis never stops long for one. */
+const UPLOAD_BYTES = 1_000_000
+
+/** Runs one upload command on the lane of a job's region, with its deadline; rejects when it fails. */
+export type Upload = (bytes: number, command: (redis: RedisClient) => Promise<unknown>) => Promise<void>
+
+/**
+ * Uploads a job's files (at least one chunk) to a new staging hash of its partition, fields as in
+ * shared/files.ts, a few chunks per command, and resolves its key once every chunk is in Redis;
+ * rejects when a command fails (the add then never runs: the job is not stored). One command at
+ * a time, so the API holds one command's copy of the bytes (ioredis joins a command's values),
+ * never the whole file's.
+ */
+export async function stageFiles (partition: Partition, job: NewJob, upload: Upload): Promise<string> {
+  const key = `${partition.keys.files(job.id)}:staging:${randomUUID()}`
+  const commands: Array<{ fields: Array<string | Buffer>, bytes: number }> = [{ fields: [], bytes: 0 }]
+  job.files.forEach((f, i) => {
+    f.content.forEach((chunk, c) => {
+      let command = commands[commands.length - 1] as { fields: Array<string | Buffer>, bytes: number }
+      if (command.bytes >= UPLOAD_BYTES) commands.push(command = { fields: [], bytes: 0 })
+      command.fields.push(chunkField(i, c), chunk)
+      command.bytes += chunk.length
+    })
+  })
+  for (const [i, { fields, bytes }] of commands.entries()) {
+    // The first command sets the TTL too, in one transaction: no staging hash ever lives forever.
+    await upload(bytes, (redis) => i === 0
+      ? redis.multi().hset(key, ...fields).pexpire(key, STAGING_TTL_MS).exec().then(execResult)
+      : redis.hset(key, ...fields))
+  }
+  return key
+}
+
+/** A transaction's replies, or its first error. */
+function execResult (replies: Array<[Error | null, unknown]> | null): void {
+  const failed = replies?.find(([err]) => err !== null)
+  if (!replies || failed) throw failed?.[0] ?? new Error('transaction discarded')
 }
 
 /** Index of notAfter among a call's values (KEYS first). */

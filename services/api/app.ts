@@ -57,7 +57,7 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
 
   // Before the routes: Fastify hands a context's error handler only to plugins registered after it.
   app.setErrorHandler(errorHandler)
-  await app.register(jsonBodyPlugin)
+  await app.register(jsonBodyPlugin, { fileRoutes: ['/v1/messages'] })
   await app.register(docsPlugin)
   await app.register(authPlugin, { clients: config.clients })
   await app.register(healthRoutes, { links })

@@ -16,22 +16,16 @@ import type { Config, Region } from '../../shared/config.js'
 import type { Metrics } from '../../shared/metrics.js'
 import type { NewJob } from '../../shared/queues.js'
 import type { Partition, RegionLinks } from '../../shared/region-link.js'
-import type { Redis } from 'ioredis'
-import { CLOCK_SKEW_MS, createRedis, type RedisClient } from '../../shared/redis.js'
-import { addCall, jobBytes, runAdd, storedMessages, type AddCall } from './add-jobs.js'
+import { createRedis, type RedisClient } from '../../shared/redis.js'
+import { addCall, jobBytes, runAdd, stageFiles, storedMessages, type AddCall } from './add-jobs.js'
 import type { ClientRate } from './client-rate.js'
 import { HttpError } from './errors.js'
+import { after, Lane, readyBy } from './lane.js'
 
 export type AddOutcome =
   | { kind: 'stored', /** false: it was there already (a replay). */ added: boolean }
   | { kind: 'refused' | 'unknown', error: unknown }
 
-/** A call must start in Redis within this of being sent, plus the time its bytes take. */
-const FENCE_MS = 1000
-/** The pace an add's bytes are allowed (10 MB/s): a 25 MB message gets 2.5 s more. */
-const BYTES_PER_MS = 10_000
-/** Past the fence, the API waits this long for an answer: the skew, then the call's run and its reply. */
-const MARGIN_MS = CLOCK_SKEW_MS + 500
 /** After a broken connection, how long past the deadline the API tries to ask Redis what it stored. */
 const VERIFY_MS = 2000
 
@@ -82,22 +76,9 @@ export function notStoredError (outcome: Exclude<AddOutcome, { kind: 'stored' }>
   return new HttpError(outcome.kind === 'refused' ? 'MQ_ERR_UNAVAILABLE' : 'MQ_ERR_OUTCOME_UNKNOWN')
 }
 
-/**
- * One region's connection for adds: the bytes sent on it whose deadline has not passed yet, and
- * how many times it has broken.
- */
-interface Lane { redis: RedisClient, pendingBytes: number, breaks: number }
-
 export function createIngest (config: Config, links: RegionLinks): Ingest {
   const lanes = new Map<Region, Lane>()
-  for (const region of links.links.keys()) {
-    const lane: Lane = { redis: createRedis(config.redis[region], 'ingest', `ingest-${region}`), pendingBytes: 0, breaks: 0 }
-    const broke = (): void => { lane.breaks++ }
-    lane.redis.on('close', broke)
-    // A cluster's node connections break on their own, without the cluster closing.
-    lane.redis.on('+node', (node: Redis) => { node.on('close', broke) })
-    lanes.set(region, lane)
-  }
+  for (const region of links.links.keys()) lanes.set(region, new Lane(createRedis(config.redis[region], 'ingest', `ingest-${region}`)))
   const coalescers = new Map<Partition, AddCoalescer>()
 
   /** One fenced script call for jobs of one partition. */
@@ -109,7 +90,13 @@ export function createIngest (config: Config, links: RegionLinks): Ingest {
     } catch (error) {
       return jobs.map(() => ({ kind: 'refused', error }))
     }
-    const call = addCall(partition, jobs, config, Date.now())
+    let staging: string[]
+    try {
+      staging = await stage(lane, partition, jobs)
+    } catch (error) {
+      return jobs.map(() => ({ kind: 'refused', error }))
+    }
+    const call = addCall(partition, jobs, staging, config, Date.now())
     const outcome = await fenced(lane, call, () => storedMessages(link.storeRedis, partition, jobs.map((j) => j.id)), link.storeRedis)
     if (outcome.kind !== 'stored') return jobs.map(() => outcome)
     return outcome.added.map((added) => ({ kind: 'stored', added }))
@@ -159,39 +146,47 @@ export function createIngest (config: Config, links: RegionLinks): Ingest {
 
 type StoredOrNot = { kind: 'stored', added: boolean[] } | { kind: 'refused' | 'unknown', error: unknown }
 
-const NO_ANSWER = Symbol('no answer by the deadline')
-
 /**
- * Sends `call` with a deadline the script itself enforces, and waits exactly until that deadline
- * can no longer be met. `verify` says whether the call's messages are all in Redis: asked (on
- * `verifyRedis`) only when the connection broke with the call on it, as its answer may be lost.
+ * Sends `call` with a deadline the script itself enforces (its notAfter), and waits exactly until
+ * that deadline can no longer be met. `verify` says whether the call's messages are all in Redis:
+ * asked (on `verifyRedis`) only when the connection broke with the call on it, as its answer may
+ * be lost.
  */
 async function fenced (lane: Lane, call: AddCall, verify: () => Promise<boolean[]>, verifyRedis: RedisClient): Promise<StoredOrNot> {
-  const notAfter = Date.now() + FENCE_MS + Math.ceil((lane.pendingBytes + call.bytes) / BYTES_PER_MS)
-  const deadline = notAfter + MARGIN_MS
-  if (!await readyBy(lane.redis, deadline)) return { kind: 'refused', error: new Error('no connection to Redis') }
-  const breaks = lane.breaks
-  lane.pendingBytes += call.bytes
-  const reply = runAdd(lane.redis, call, notAfter).then((added) => ({ added }), (error: unknown) => ({ error }))
-  const answer = await Promise.race([reply, after(deadline)])
-  lane.pendingBytes -= call.bytes
+  const answer = await lane.run(call.bytes, (notAfter) => runAdd(lane.redis, call, notAfter))
   // An answer (ioredis may have sent the call again after a reconnect: then it found them there).
-  if (answer !== NO_ANSWER && 'added' in answer) return { kind: 'stored', added: answer.added.map((n) => n === 1) }
-  if (lane.breaks === breaks) {
-    if (answer === NO_ANSWER) return { kind: 'refused', error: new Error('Redis did not answer by the deadline: the add wrote nothing') }
+  if (answer.kind === 'answer') return { kind: 'stored', added: answer.value.map((n) => n === 1) }
+  if (!answer.broke) {
+    if (answer.kind === 'none') return { kind: 'refused', error: new Error('Redis did not answer by the deadline: the add wrote nothing') }
     if (notSent(answer.error)) return { kind: 'refused', error: answer.error }
   }
   // The connection broke with the call on it, which may have run. Past the deadline it cannot run
   // any more, so one look says what it did: it is all or nothing.
-  const error = answer === NO_ANSWER ? new Error('the connection to Redis broke during the add') : answer.error
-  await after(deadline)
+  const error = answer.kind === 'error' ? answer.error : new Error('the connection to Redis broke during the add')
+  await after(answer.deadline)
   try {
-    if (!await readyBy(verifyRedis, deadline + VERIFY_MS)) return { kind: 'unknown', error }
+    if (!await readyBy(verifyRedis, answer.deadline + VERIFY_MS)) return { kind: 'unknown', error }
     const stored = await verify()
     return stored.every(Boolean) ? { kind: 'stored', added: stored.map(() => true) } : { kind: 'refused', error }
   } catch {
     return { kind: 'unknown', error }
   }
+}
+
+/**
+ * Uploads the files of these jobs (shared/files.ts): per job, its staging hash, or '' for none.
+ * Rejects when an upload command fails or is not answered by its deadline (the add never runs).
+ */
+async function stage (lane: Lane, partition: Partition, jobs: readonly NewJob[]): Promise<string[]> {
+  const staging: string[] = []
+  for (const job of jobs) {
+    staging.push(job.files.every((f) => f.content.length === 0) ? '' : await stageFiles(partition, job, async (bytes, command) => {
+      const answer = await lane.run(bytes, () => command(lane.redis))
+      if (answer.kind === 'none') throw new Error('Redis did not answer an upload by its deadline')
+      if (answer.kind === 'error') throw answer.error
+    }))
+  }
+  return staging
 }
 
 /**
@@ -201,29 +196,6 @@ async function fenced (lane: Lane, call: AddCall, verify: () => Promise<boolean[
 function notSent (err: unknown): boolean {
   const e = err as { name?: string, message?: string }
   return e?.name === 'ReplyError' || /Stream isn't writeable/.test(e?.message ?? '')
-}
-
-/** Resolves at `deadline`, after one more turn of I/O: an answer already on the socket is read first. */
-async function after (deadline: number): Promise<typeof NO_ANSWER> {
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))
-  await new Promise((resolve) => setImmediate(resolve))
-  return NO_ANSWER
-}
-
-/** Whether the connection is ready, or becomes ready before `deadline`. */
-async function readyBy (redis: RedisClient, deadline: number): Promise<boolean> {
-  if (redis.status === 'ready') return true
-  if (redis.status === 'end') return false
-  return await new Promise((resolve) => {
-    const done = (ready: boolean): void => {
-      clearTimeout(timer)
-      redis.off('ready', onReady)
-      resolve(ready)
-    }
-    const onReady = (): void => { done(true) }
-    const timer = setTimeout(() => { done(false) }, Math.max(0, deadline - Date.now()))
-    redis.on('ready', onReady)
-  })
 }
 
 interface PendingAdd { job: NewJob, resolve: (outcome: AddOutcome) => void }

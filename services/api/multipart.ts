@@ -88,11 +88,11 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
       })
       partsRead.push(new Promise((done) => stream.once('end', () => {
         if (!settled) {
-          const bytes = Buffer.concat(chunks)
-          if (isFile) files.push({ field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: bytes })
+          // A file keeps the chunks it came in (joining them would copy megabytes for nothing).
+          if (isFile) files.push({ field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: chunks })
           else {
             try {
-              (fields[slot] as [string, string])[1] = utf8.decode(bytes)
+              (fields[slot] as [string, string])[1] = utf8.decode(Buffer.concat(chunks))
             } catch {
               fail(refuse(`${label} is not valid UTF-8`))
             }

@@ -28,6 +28,6 @@ export function encodeBody (data: SendableMessage): EncodedBody {
   for (const [name, value] of data.fields) form.append(name, value)
   form.append('h:Message-Id', data.messageId)
   // Buffers from ioredis are never backed by a SharedArrayBuffer.
-  for (const f of data.files) form.append(f.field, new Blob([f.content as Uint8Array<ArrayBuffer>], { type: f.contentType }), f.filename)
+  for (const f of data.files) form.append(f.field, new Blob([...f.content] as Array<Uint8Array<ArrayBuffer>>, { type: f.contentType }), f.filename)
   return { body: form, contentType: undefined }
 }

@@ -3,14 +3,16 @@
   Adds messages to one partition in one call, all or nothing. Each job goes through BullMQ's own
   add script (addStandardJob, addPrioritizedJob or addDelayedJob of the installed bullmq, pasted
   in below by services/api/add-jobs.ts), chosen the way Queue.add chooses it, so the stored jobs,
-  events and markers are exactly BullMQ's; with each job go its files, its index entries and the
-  key of a caller-chosen Message-Id. What it saves is the API's side: Queue.addBulk builds a Job
-  object, two msgpack buffers and one EVALSHA per job; here a batch is one command.
+  events and markers are exactly BullMQ's; with each job go its files (renamed into place from the
+  staging hash the API uploaded them to), its index entries and the key of a caller-chosen
+  Message-Id. What it saves is the API's side: Queue.addBulk builds a Job object, two msgpack
+  buffers and one EVALSHA per job; here a batch is one command.
 
   All or nothing: the `#!lua` line makes this a script that declares its flags (none: it writes),
   so a Redis over maxmemory refuses the whole call with OOM before it runs, rather than failing
-  at a write halfway; and it writes nothing when it starts after its deadline (the fence), so an
-  API that stopped waiting for it knows it never will.
+  at a write halfway; it writes nothing when it starts after its deadline (the fence), so an API
+  that stopped waiting for it knows it never will; and it checks every staging hash before the
+  first write.
 
   Input:
     KEYS[1..11] the queue's wait, paused, meta, id, completed, delayed, active, events, marker,
@@ -27,7 +29,7 @@
     ARGV[6]     the prefix of files hashes (PartitionKeys.files(''))
     ARGV[7]     the prefix of Message-Id keys (PartitionKeys.messageId(''))
     ARGV[8]     created entries scored below this (epoch ms) are trimmed
-    then per message:
+    then 8 values per message:
       jobId      custom id; a message whose job or record exists is left as it is
       timestamp  epoch ms; a delayed job is due at timestamp + delay
       data       the job data as JSON
@@ -35,7 +37,8 @@
       priority   BullMQ priority, 0 for none
       keepMs     TTL of its files and Message-Id key
       midHash    hex SHA-256 of a caller-chosen Message-Id, or ''
-      nfiles     the number of files, followed by that many values: their bytes, in order
+      staging    the hash its files were uploaded to (same slot), or '' for none; an error
+                 starting with MQSTAGING when it is missing
 
   Output: per message, 1 when it was added, 0 when it was there already.
 ]]
@@ -63,16 +66,26 @@ local createdKey, scheduledKey = KEYS[12], KEYS[13]
 local shared = cjson.decode(ARGV[2])
 local prefix, name = ARGV[3], ARGV[4]
 local recordPrefix, filesPrefix, midPrefix = ARGV[5], ARGV[6], ARGV[7]
+
+local function exists (jobId)
+  -- A sent or cancelled message has a record and no job any more: a replay must not revive it.
+  return redis.call('EXISTS', prefix .. jobId, recordPrefix .. jobId) > 0
+end
+
+for a = 9, #ARGV, 8 do
+  local staging = ARGV[a + 7]
+  if staging ~= '' and not exists(ARGV[a]) and redis.call('EXISTS', staging) == 0 then
+    return redis.error_reply('MQSTAGING the files of ' .. ARGV[a] .. ' are not in Redis; nothing was written')
+  end
+end
+
 local added = {}
-local a = 9
-while a <= #ARGV do
+for a = 9, #ARGV, 8 do
   local jobId, timestamp, data = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
   local delay, priority, keepMs = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5]
-  local midHash, nfiles = ARGV[a + 6], tonumber(ARGV[a + 7])
-  local firstFile = a + 8
-  a = firstFile + nfiles
-  -- A sent or cancelled message has a record and no job any more: a replay must not revive it.
-  if redis.call('EXISTS', prefix .. jobId, recordPrefix .. jobId) > 0 then
+  local midHash, staging = ARGV[a + 6], ARGV[a + 7]
+  if exists(jobId) then
+    if staging ~= '' then redis.call('DEL', staging) end
     added[#added + 1] = 0
   else
     local opts = {jobId = jobId}
@@ -90,13 +103,8 @@ while a <= #ARGV do
     end
     redis.call('ZADD', createdKey, timestamp, jobId)
     if midHash ~= '' then redis.call('SET', midPrefix .. midHash, jobId, 'PX', keepMs) end
-    if nfiles > 0 then
-      local fields = {}
-      for f = 0, nfiles - 1 do
-        fields[#fields + 1] = tostring(f)
-        fields[#fields + 1] = ARGV[firstFile + f]
-      end
-      redis.call('HSET', filesPrefix .. jobId, unpack(fields))
+    if staging ~= '' then
+      redis.call('RENAME', staging, filesPrefix .. jobId)
       redis.call('PEXPIRE', filesPrefix .. jobId, keepMs)
     end
     added[#added + 1] = 1

@@ -36,7 +36,7 @@ function job (extra: Partial<NewJob> = {}): NewJob {
 
 /** Adds jobs as ingest does, with a deadline far enough away. */
 async function addJobs (jobs: NewJob[]): Promise<number[]> {
-  return await runAdd(stack.links.get('us').queueRedis, addCall(link, jobs, stack.config, Date.now()), Date.now() + 10_000)
+  return await runAdd(stack.links.get('us').queueRedis, addCall(link, jobs, jobs.map(() => ''), stack.config, Date.now()), Date.now() + 10_000)
 }
 
 /** What Queue.add would be given for the same message. */

@@ -57,7 +57,7 @@ test('recipients: at most 1,000 over to, cc and bcc together, lists counted by a
 })
 
 test('message size: decoded text, html, amp-html and files over 25 MB is a 413', () => {
-  const file = (bytes: number): FileData => ({ field: 'attachment', filename: 'a.bin', contentType: 'application/octet-stream', content: Buffer.alloc(bytes) })
+  const file = (bytes: number): FileData => ({ field: 'attachment', filename: 'a.bin', contentType: 'application/octet-stream', content: [Buffer.alloc(bytes)] })
   assert.equal(check([], [file(MAX_MESSAGE_BYTES - 2)]), null) // "hi" is the other 2 bytes
   assert.deepEqual(check([], [file(MAX_MESSAGE_BYTES - 1)]), { status: 413, message: "file0 brings the message (text, html, amp-html and files) over Mailgun's limit of 25 MB" })
   assert.equal(check([['html', 'x'.repeat(MAX_MESSAGE_BYTES)]])?.status, 413)

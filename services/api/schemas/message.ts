@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { BASE64_PATTERN } from '../json-files.js'
 
 /**
  * A value that ends up in a header line. What it may hold (no CR, LF or NUL; an address that is
@@ -12,7 +13,7 @@ const Flag = Type.Boolean()
 const File = Type.Object({
   filename: Line({ minLength: 1, maxLength: 255 }),
   contentType: Type.Optional(Line({ minLength: 3, maxLength: 255 })),
-  content: Type.String({ description: 'base64', pattern: '^[A-Za-z0-9+/=\\s]*$' })
+  content: Type.String({ description: 'base64 (spaces and line breaks allowed)', pattern: BASE64_PATTERN })
 }, { additionalProperties: false })
 
 export const MessageOptionsSchema = Type.Object({
