@@ -11,7 +11,7 @@ import type { Partition } from '../../shared/region-link.js'
 import type { RedisClient } from '../../shared/redis.js'
 
 const ADD_MESSAGES = 'mqAddMessages'
-type AddCommand = Record<typeof ADD_MESSAGES, (...keysThenArgs: Array<string | number | Buffer>) => Promise<number[]>>
+type AddCommand = Record<typeof ADD_MESSAGES, (...keysThenArgs: Array<string | number>) => Promise<number[]>>
 
 /** BullMQ's add scripts, pasted into the loop of addMessages-13.lua (its header says why). */
 const BULLMQ_SCRIPTS: Record<string, { content: string }> = { addStandardJob, addPrioritizedJob, addDelayedJob }
@@ -28,7 +28,7 @@ const QUEUE_KEYS = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'act
 export type AddPolicy = Pick<Config, 'maxAttempts' | 'outcomeTtlDays' | 'outageLimitHours' | 'backoffCapMs'>
 
 /** One script call's arguments for these jobs, and how many bytes it carries. */
-export interface AddCall { args: Array<string | number | Buffer>, bytes: number }
+export interface AddCall { args: Array<string | number>, bytes: number }
 
 /**
  * The arguments of addMessages-13.lua for jobs of one partition: `staging[i]` is the hash job i's
@@ -37,8 +37,8 @@ export interface AddCall { args: Array<string | number | Buffer>, bytes: number 
 export function addCall (partition: Partition, jobs: readonly NewJob[], staging: readonly string[], policy: AddPolicy, now: number): AddCall {
   const { queue, keys } = partition
   const recordTtlMs = policy.outcomeTtlDays * 86_400_000
-  // ARGV[1], the deadline, is set when the call is sent (fenceAdd).
-  const args: Array<string | number | Buffer> = [...QUEUE_KEYS.map((name) => queue.toKey(name)), keys.created, keys.scheduled,
+  // ARGV[1], the deadline, is set when the call is sent (runAdd).
+  const args: Array<string | number> = [...QUEUE_KEYS.map((name) => queue.toKey(name)), keys.created, keys.scheduled,
     0, JSON.stringify({ attempts: policy.maxAttempts, backoff: { type: 'policy' } }), queue.toKey(''), 'send',
     keys.record(''), keys.files(''), keys.messageId(''), Math.round(now - recordTtlMs)]
   let bytes = 0

@@ -102,41 +102,46 @@ export function createIngest (config: Config, links: RegionLinks): Ingest {
     return outcome.added.map((added) => ({ kind: 'stored', added }))
   }
 
-  async function partitionOf (job: NewJob): Promise<Partition> {
-    const partition = await links.resolve(job.id)
-    if (!partition) throw new Error(`message ${job.id} names no partition of this process`)
+  async function partitionOf (id: string): Promise<Partition> {
+    const partition = await links.resolve(id)
+    if (!partition) throw new Error(`message ${id} names no partition of this process`)
     return partition
+  }
+
+  /** The indexes of these ids, by the partition each names. */
+  async function byPartition (ids: readonly string[]): Promise<Map<Partition, number[]>> {
+    const groups = new Map<Partition, number[]>()
+    for (const [i, id] of ids.entries()) {
+      const partition = await partitionOf(id)
+      const list = groups.get(partition)
+      if (list) list.push(i)
+      else groups.set(partition, [i])
+    }
+    return groups
   }
 
   return {
     async add (job) {
-      const partition = await partitionOf(job)
+      const partition = await partitionOf(job.id)
       let coalescer = coalescers.get(partition)
       if (!coalescer) coalescers.set(partition, coalescer = new AddCoalescer((jobs) => send(partition, jobs)))
       return await coalescer.add(job)
     },
     async addMany (jobs) {
-      const byPartition = new Map<Partition, number[]>()
-      for (const [i, job] of jobs.entries()) {
-        const partition = await partitionOf(job)
-        const list = byPartition.get(partition)
-        if (list) list.push(i)
-        else byPartition.set(partition, [i])
-      }
       const outcomes: AddOutcome[] = []
-      await Promise.all([...byPartition].map(async ([partition, indexes]) => {
+      await Promise.all([...await byPartition(jobs.map((j) => j.id))].map(async ([partition, indexes]) => {
         const done = await send(partition, indexes.map((i) => jobs[i] as NewJob))
         indexes.forEach((i, k) => { outcomes[i] = done[k] as AddOutcome })
       }))
       return outcomes
     },
     async stored (ids) {
-      return await Promise.all(ids.map(async (id) => {
-        const partition = await links.resolve(id)
-        if (!partition) return false
-        const [stored] = await storedMessages(links.get(partition.region).storeRedis, partition, [id])
-        return stored === true
+      const stored: boolean[] = ids.map(() => false)
+      await Promise.all([...await byPartition(ids)].map(async ([partition, indexes]) => {
+        const found = await storedMessages(links.get(partition.region).storeRedis, partition, indexes.map((i) => ids[i] as string))
+        indexes.forEach((i, k) => { stored[i] = found[k] === true })
       }))
+      return stored
     },
     async close () {
       await Promise.allSettled([...lanes.values()].map((l) => l.redis.quit()))

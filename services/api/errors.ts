@@ -40,12 +40,16 @@ export class HttpError extends Error {
 /** Seconds a client should wait after a 503 before trying again. */
 export const RETRY_AFTER_SECONDS = 2
 
+/** A connection to Redis that failed or broke. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+
 /**
  * Redis refusing work for a while: full (maxmemory with noeviction), a read-only replica, loading
  * its data, a master or cluster down, a slot moving, busy with a script, a failing disk (MISCONF),
- * no clients left, a fenced add (MQFENCED); and the ACL errors of a misconfigured connection.
+ * no clients left, a fenced add (MQFENCED, MQSTAGING); and the ACL errors of a misconfigured
+ * connection.
  */
-const STORE_REFUSAL = /^(?:OOM|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM|MQFENCED)\b|^ERR max number of clients/
+const STORE_REFUSAL = /^(?:OOM|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM|MQFENCED|MQSTAGING)\b|^ERR max number of clients/
 
 /**
  * Redis failures (unreachable, connection lost, command timeout, or Redis refusing as above):
@@ -60,7 +64,6 @@ export function isStoreUnavailable (err: unknown): boolean {
     /Stream isn't writeable|Connection is closed|Command timed out|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(message)
 }
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
 
 export function errorHandler (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (err.validation) {

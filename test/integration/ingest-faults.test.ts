@@ -6,12 +6,13 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { Region } from '../../shared/config.js'
+import type { StoredJob } from '../../shared/queues.js'
 import { startRedisServer, type RedisServerHandle } from '../../shared/redis-server.js'
 import { cleanups, type Cleanup } from '../helpers/cleanups.js'
 import { clusterSkip, eventually, message, partitionOf, startStack, type Stack, type StackOptions } from '../helpers/stack.js'
@@ -137,6 +138,15 @@ describe('Idempotency-Key, whatever the regions', () => {
     assert.equal(new Set(answers.map((a) => a.body.id)).size, 1)
     assert.equal(answers.filter((a) => a.headers['idempotent-replayed'] === undefined).length, 1, 'one first answer, the rest replays')
     assert.equal(await storedCount(stack, 'us'), 1)
+  })
+
+  test('a replay of a stored message costs no client rate; a first use does', async (t) => {
+    const stack = await stackOn(cleanups(t), { worker: false, clientRates: { main: 1 } })
+    assert.equal((await single(stack, message(US), 'key-5')).status, 202)
+    const replay = await single(stack, message(US), 'key-5')
+    assert.equal(replay.status, 202, 'the bucket is empty, but a replay stores nothing')
+    assert.equal(replay.headers['idempotent-replayed'], 'true')
+    assert.equal((await single(stack, message(US), 'key-6')).status, 429)
   })
 
   test('batches take the key: a replay answers the same ids and queues nothing more', async (t) => {
@@ -321,6 +331,24 @@ describe('large messages', () => {
     for (const id of ids) {
       await eventually(async () => await stack.links.get('us').storeRedis.exists(partitionOf(stack, id).keys.files(id)) === 0 || undefined, 'files freed after the send')
     }
+  })
+})
+
+describe('jobs stored before files left the job', () => {
+  test('a job with its file base64 in its data is still sent intact', async (t) => {
+    const stack = await stackOn(cleanups(t), {})
+    const id = `us-${randomUUID()}`
+    const bytes = randomBytes(5000)
+    // The shape such jobs have: no chunk count, the bytes in `content`.
+    const old = {
+      domain: US,
+      messageId: messageIdOf(id, US),
+      fields: [['from', `shop@${US}`], ['to', 'user@example.com'], ['text', 'old']],
+      files: [{ field: 'attachment', filename: 'old.bin', contentType: 'application/octet-stream', content: bytes.toString('base64') }]
+    }
+    await partitionOf(stack, id).queue.add('send', old as unknown as StoredJob, { jobId: id })
+    await eventually(() => stack.sims.us.received().length === 1 || undefined, 'sent')
+    assert.deepEqual(stack.sims.us.received()[0]?.files.map((f) => [f.filename, f.sha256]), [['old.bin', createHash('sha256').update(bytes).digest('hex')]])
   })
 })
 

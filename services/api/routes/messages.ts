@@ -10,7 +10,7 @@ import { HttpError, type ErrorCode } from '../errors.js'
 import { notStoredError, storeMessage, storeMessages, type AddOutcome, type Intake } from '../enqueue.js'
 import { acceptedAnswer, prepareMessage } from '../ingest.js'
 import { claimKey, fingerprintOf, idempotencyKey, type ClaimStore } from '../idempotency.js'
-import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
+import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, IdempotencyHeadersSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
 import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
 import { UnavailableSchema } from '../schemas/errors.js'
 
@@ -29,6 +29,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     schema: {
       summary: 'Queue a message',
       body: MessageSchema,
+      documentedHeaders: IdempotencyHeadersSchema,
       response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: UnavailableSchema }
     }
   }, async (req, reply) => {
@@ -51,7 +52,12 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
   })
 
   app.post('/v1/messages/batch', {
-    schema: { summary: 'Queue up to 1000 messages at once', body: BatchSchema, response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: UnavailableSchema } }
+    schema: {
+      summary: 'Queue up to 1000 messages at once',
+      body: BatchSchema,
+      documentedHeaders: IdempotencyHeadersSchema,
+      response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: UnavailableSchema }
+    }
   }, async (req, reply) => {
     const now = clock.now()
     // One partition for the whole batch: one Redis call per region, and batches spread over them.

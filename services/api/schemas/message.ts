@@ -63,7 +63,16 @@ export type Accepted = Static<typeof AcceptedSchema>
 
 /** Every refusal: `code` is a stable MQ_ERR_* (see errors.ts). */
 export const ErrorSchema = Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) }, {
-  description: 'Refused, nothing changed: 400 names the field, 401 missing or unknown client key, 403 domain not allowed for this key, 404 not found, 409 conflict'
+  description: 'Refused, nothing changed: 400 names the field, 401 missing or unknown client key, 403 domain not allowed for this key, 404 not found, 409 conflict, 422 an Idempotency-Key first used for another request (MQ_ERR_IDEMPOTENCY_MISMATCH)'
+})
+
+/** The ingest routes' one request header (read by the route itself, so documented only). */
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Makes a retry safe for 24 h: the same key with the same request (route and body) returns the first answer (header Idempotent-Replayed: true) and completes it if it was not stored; with another request it is a 422'
+  }))
 })
 
 export const BatchSchema = Type.Object({
