@@ -334,6 +334,24 @@ describe('large messages', () => {
   })
 })
 
+describe('file contents read whole or as they stream', () => {
+  test('small and large bodies decode alike and refuse alike', async (t) => {
+    const stack = await stackOn(cleanups(t), { worker: false })
+    const pad = 'A'.repeat(400_000) // past the size from which bodies are read as they stream
+    for (const text of ['small', pad]) {
+      const bad = await single(stack, message(US, { text, attachments: [{ filename: 'a', content: 'QUJD*' }] }))
+      assert.equal(bad.status, 400)
+      assert.deepEqual(bad.body, { message: 'attachments[0].content must match pattern "^[A-Za-z0-9+/=\\t\\n\\r ]*$"', code: 'MQ_ERR_VALIDATION' })
+      const good = await single(stack, message(US, { text, attachments: [{ filename: 'a', content: 'QUJD\nRA==ignored' }] }))
+      assert.equal(good.status, 202)
+      const id = good.body.id as string
+      const stored = await stack.links.get('us').storeRedis.hgetallBuffer(partitionOf(stack, id).keys.files(id))
+      const chunks = Object.entries(stored).sort(([a], [b]) => Number(a.split('.')[1]) - Number(b.split('.')[1])).map(([, bytes]) => bytes)
+      assert.equal(Buffer.concat(chunks).toString(), 'ABCD', `a ${text.length}-character text`)
+    }
+  })
+})
+
 describe('jobs stored before files left the job', () => {
   test('a job with its file base64 in its data is still sent intact', async (t) => {
     const stack = await stackOn(cleanups(t), {})
