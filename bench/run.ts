@@ -14,10 +14,12 @@ import { endToEnd } from './scenarios/drain.js'
 import { latency } from './scenarios/latency.js'
 import { memory } from './scenarios/memory.js'
 import { dates } from './scenarios/dates.js'
+import { large } from './scenarios/large.js'
 import { startStack, stopStack, type Stack } from './stack.js'
 import { startInterferenceMeter, type Interference } from './interference.js'
 
-const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates]
+// large runs last: its processes' peak RSS must not count in memory's whole-run figures.
+const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates, large]
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
 
 function pickScenarios (args: string[]): Scenario[] {

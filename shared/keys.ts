@@ -24,18 +24,26 @@ export interface PartitionKeys {
    */
   readonly failed: string
   /**
+   * Sorted set: every message by creation (epoch ms), for listing any status newest first.
+   * Written by the ingest script with the job, trimmed there to the record TTL.
+   */
+  readonly created: string
+  /**
+   * String: the id of the message whose caller-chosen Message-Id hashes to `hash` (hex SHA-256 of
+   * the Message-Id without angle brackets). Our own `<local@domain>` needs none.
+   */
+  messageId(hash: string): string
+  /** Sorted set: ids of messages with a future sendAt, scored by it, until a worker first takes them. */
+  readonly scheduled: string
+  /**
    * Sorted set: ids of parked held messages (a domain or region hold), scored by when they became
    * held (epoch ms). A release promotes its members; the dashboard counts them.
    */
   readonly held: string
-  /** Sorted set: ids of messages waiting for their sendAt, scored by it; the worker removes an id when it first takes the job. */
-  readonly scheduled: string
-  /** Hash: `<status>|<domain>` → outcomes (sent, failed) recorded in that epoch minute; expires after 2 hours. */
-  /** Sorted set: every message id scored by createdAt (epoch ms), for listing any status newest first. */
-  readonly created: string
-  /** String: the id of the message whose caller-chosen Message-Id hashes to `hash` (see messageIdHash). */
-  messageId(hash: string): string
+  /** Hash: `<status>|<domain>` → sent and failed counts of one minute (epoch minute), kept 2 hours. */
   minute(epochMinute: number): string
+  /** Hash: a message's file contents, field `<index>` → bytes of files[index] of its job. */
+  files(id: string): string
 }
 
 /** Keys of a region that are read and written one at a time (any hash slot). */
@@ -69,11 +77,12 @@ export function partitionKeys (space: string, region: string): PartitionKeys {
     outcomes: `${space}:outcomes`,
     stats: `${space}:stats`,
     failed: `${space}:failed:${region}`,
-    held: `${space}:held:${region}`,
-    scheduled: `${space}:scheduled:${region}`,
     created: `${space}:created:${region}`,
     messageId: (hash) => `${space}:mid:${hash}`,
-    minute: (epochMinute) => `${space}:min:${epochMinute}`
+    scheduled: `${space}:scheduled:${region}`,
+    held: `${space}:held:${region}`,
+    minute: (epochMinute) => `${space}:min:${epochMinute}`,
+    files: (id) => `${space}:files:${id}`
   }
 }
 

@@ -5,12 +5,38 @@ import type { Region } from './config-schema.js'
 export type Lane = 'transactional' | 'bulk'
 export const LANE_PRIORITY: Readonly<Record<Lane, number>> = { transactional: 0, bulk: 1 }
 
-export interface FileData {
+/** What a file of a message is called and what it holds. */
+export interface FileRef {
   field: 'attachment' | 'inline' | 'message'
   filename: string
   contentType: string
-  /** Base64. */
-  content: string
+}
+
+/**
+ * A file as its job carries it: its name, not its bytes. The bytes live in the message's files
+ * hash (PartitionKeys.files; see shared/files.ts), put in place by the same script call as the
+ * job, so the job's JSON stays small in the API, in Redis and in the worker.
+ */
+export interface StoredFile extends FileRef {
+  /** How many chunks its bytes are kept in. */
+  chunks: number
+  /** Jobs stored before files had their own hash: the bytes, base64, and no chunks. */
+  content?: string
+}
+
+/**
+ * A file with its bytes: at ingest, and in the worker right before a send (shared/files.ts). The
+ * bytes come in chunks, as they arrived: joining megabytes would only copy them once more.
+ */
+export interface FileData extends FileRef {
+  content: readonly Buffer[]
+}
+
+/** How many bytes a file has. */
+export function fileSize (f: FileData): number {
+  let size = 0
+  for (const chunk of f.content) size += chunk.length
+  return size
 }
 
 /** A message as the API and the worker handle it: the message already in Mailgun's form fields, never a key. */
@@ -29,8 +55,11 @@ export interface JobData {
   endpoint: 'messages' | 'messages.mime'
   /** Mailgun form fields in order, repeated names allowed (to, o:tag, …); h:Message-Id is added when sending. */
   fields: Array<[string, string]>
-  files: FileData[]
+  files: StoredFile[]
 }
+
+/** A job as ingest makes it: with the bytes of its files. */
+export type NewJob = Omit<JobData, 'files'> & { files: FileData[] }
 
 /**
  * What a job holds in Redis: only what the job itself cannot say (its id, timestamp and priority
@@ -41,14 +70,14 @@ export interface StoredJob {
   domain: string
   messageId: string
   fields: Array<[string, string]>
-  files?: FileData[]
+  files?: StoredFile[]
   sendAt?: number
   endpoint?: 'messages.mime'
 }
 
-export function storedJob (d: JobData): StoredJob {
+export function storedJob (d: NewJob): StoredJob {
   const s: StoredJob = { domain: d.domain, messageId: d.messageId, fields: d.fields }
-  if (d.files.length > 0) s.files = d.files
+  if (d.files.length > 0) s.files = d.files.map(({ field, filename, contentType, content }) => ({ field, filename, contentType, chunks: content.length }))
   if (d.sendAt !== null) s.sendAt = d.sendAt
   if (d.endpoint === 'messages.mime') s.endpoint = d.endpoint
   return s

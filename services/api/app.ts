@@ -7,6 +7,7 @@ import type { Metrics } from '../../shared/metrics.js'
 import type { RegionLinks } from '../../shared/region-link.js'
 import { REGIONS } from '../../shared/config-schema.js'
 import { createClientRate } from './client-rate.js'
+import { createIngest } from './enqueue.js'
 import { errorHandler, schemaError } from './errors.js'
 import { authPlugin } from './plugins/auth.js'
 import { docsPlugin } from './plugins/docs.js'
@@ -45,22 +46,28 @@ export async function buildApi ({ config, links, logger, metrics, clock = system
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     schemaErrorFormatter: schemaError
   }).withTypeProvider<TypeBoxTypeProvider>()
-  // Client buckets live in one Redis every API process reaches: the first configured region's.
-  const rateLink = config.clients.some((c) => c.ratePerSecond !== null) ? REGIONS.map((r) => links.links.get(r)).find((l) => l !== undefined) : undefined
-  const clientRate = createClientRate(rateLink ? { redis: rateLink.storeRedis, key: rateLink.keys.clientRate } : null)
+  // Client buckets and Idempotency-Key claims live in one Redis every API process reaches: the
+  // first configured region's (us, then eu), so regions can never disagree about them.
+  const home = REGIONS.map((r) => links.links.get(r)).find((l) => l !== undefined)
+  if (!home) throw new Error('the API needs at least one region')
+  const clientRate = createClientRate(config.clients.some((c) => c.ratePerSecond !== null) ? { redis: home.storeRedis, key: home.keys.clientRate } : null)
+  const claims = { redis: home.storeRedis, key: home.keys.idempotency }
+  const ingest = createIngest(config, links)
+  app.addHook('onClose', async () => { await ingest.close() })
+  const intake = { ingest, clientRate, metrics }
 
   // Before the routes: Fastify hands a context's error handler only to plugins registered after it.
   app.setErrorHandler(errorHandler)
-  await app.register(jsonBodyPlugin)
+  await app.register(jsonBodyPlugin, { fileRoutes: ['/v1/messages'] })
   await app.register(docsPlugin)
   await app.register(authPlugin, { clients: config.clients })
   await app.register(healthRoutes, { links })
   await app.register(metricsRoutes, { metrics })
-  await app.register(messagesRoutes, { config, links, clock, metrics, clientRate })
+  await app.register(messagesRoutes, { config, links, clock, intake, claims })
   await app.register(messageAdminRoutes, { config, links, clock })
   await app.register(domainsRoutes, { config, links, clock })
   await app.register(statsRoutes, { config, links, clock })
-  await app.register(mailgunRoutes, { config, links, clock, metrics, clientRate })
+  await app.register(mailgunRoutes, { config, clock, intake })
   await app.register(webhookRoutes, { config, links, clock })
   await app.register(dashboardRoutes)
 

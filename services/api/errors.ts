@@ -13,8 +13,15 @@ export const ERRORS = {
   MQ_ERR_DOMAIN_UNKNOWN: { status: 404, message: 'Domain not found: %s' },
   MQ_ERR_CONFLICT: { status: 409, message: '%s' },
   MQ_ERR_TOO_LARGE: { status: 413, message: '%s' },
+  MQ_ERR_IDEMPOTENCY_MISMATCH: { status: 422, message: 'this Idempotency-Key was first used for a different request (route or body): use a new key for a new message' },
   MQ_ERR_RATE_LIMITED: { status: 429, message: '%s' },
+  /** Not stored, for certain: a retry is safe. */
   MQ_ERR_UNAVAILABLE: { status: 503, message: 'the queue store is unavailable, retry later' },
+  /** The connection to Redis broke with the message on it and Redis could not be asked since. */
+  MQ_ERR_OUTCOME_UNKNOWN: {
+    status: 503,
+    message: 'the queue store stopped answering while storing: the message may or may not be stored. A retry with the same Idempotency-Key is safe; without one it may queue the message twice'
+  },
   MQ_ERR_INTERNAL: { status: 500, message: 'internal error' }
 } as const
 
@@ -33,15 +40,30 @@ export class HttpError extends Error {
 /** Seconds a client should wait after a 503 before trying again. */
 export const RETRY_AFTER_SECONDS = 2
 
+/** A connection to Redis that failed or broke. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+
 /**
- * Redis failures on the ingest path (connection closed, offline queue off, command timeout) mean
- * "not stored": the caller must retry. Matched by shape, since ioredis has no error codes for them.
+ * Redis refusing work for a while: full (maxmemory with noeviction), a read-only replica, loading
+ * its data, a master or cluster down, a slot moving, busy with a script, a failing disk (MISCONF),
+ * no clients left, a fenced add (MQFENCED, MQSTAGING); and the ACL errors of a misconfigured
+ * connection.
+ */
+const STORE_REFUSAL = /^(?:OOM|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM|MQFENCED|MQSTAGING)\b|^ERR max number of clients/
+
+/**
+ * Redis failures (unreachable, connection lost, command timeout, or Redis refusing as above):
+ * a 503 with Retry-After, never a 500. Matched by shape, since ioredis has no error codes for the
+ * connection's own failures.
  */
 export function isStoreUnavailable (err: unknown): boolean {
   const e = err as { name?: string, code?: string, message?: string }
-  return e?.name === 'MaxRetriesPerRequestError' || e?.code === 'ECONNREFUSED' || e?.code === 'ECONNRESET' ||
-    e?.code === 'ETIMEDOUT' || e?.code === 'EPIPE' || /Stream isn't writeable|Connection is closed|Command timed out/.test(e?.message ?? '')
+  const message = e?.message ?? ''
+  if (e?.name === 'ReplyError') return STORE_REFUSAL.test(message)
+  return e?.name === 'MaxRetriesPerRequestError' || e?.name === 'ClusterAllFailedError' || CONNECTION_ERRORS.has(e?.code ?? '') ||
+    /Stream isn't writeable|Connection is closed|Command timed out|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache/.test(message)
 }
+
 
 export function errorHandler (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (err.validation) {

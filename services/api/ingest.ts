@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientConfig, Config, DomainConfig } from '../../shared/config.js'
 import { layoutOf, newLocalId } from '../../shared/partitions.js'
-import type { JobData } from '../../shared/queues.js'
+import type { NewJob } from '../../shared/queues.js'
 import type { Accepted, MessageInput } from './schemas/message.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
@@ -13,7 +13,7 @@ import { within } from './validation/labels.js'
  * the schema could not say. `partition`: which of the region's queues (random when omitted);
  * `root` names a batch item in errors (`messages[4]`).
  */
-export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, partition?: number, root = ''): JobData {
+export function prepareMessage (m: MessageInput, client: ClientConfig, config: Config, now: number, partition?: number, root = ''): NewJob {
   const domain = m.domain.toLowerCase()
   assertDomainAllowed(client, domain)
   const domainConfig = config.domains.get(domain)
@@ -31,11 +31,11 @@ export function prepareMessage (m: MessageInput, client: ClientConfig, config: C
  * shared/partitions.ts) and is the local part of the default Message-Id `<local@domain>`.
  */
 export function newJob (domain: DomainConfig, config: Config, now: number,
-  message: Pick<JobData, 'sendAt' | 'lane' | 'endpoint' | 'fields' | 'files'> & { messageId?: string }, partition?: number): JobData {
+  message: Pick<NewJob, 'sendAt' | 'lane' | 'endpoint' | 'fields' | 'files'> & { messageId?: string }, partition?: number): NewJob {
   const local = newLocalId(layoutOf(config, domain.region), randomUUID(), partition)
   return { id: `${domain.region}-${local}`, messageId: `<${local}@${domain.name}>`, domain: domain.name, region: domain.region, createdAt: now, ...message }
 }
 
-export function acceptedAnswer (data: JobData, now: number): Accepted {
+export function acceptedAnswer (data: NewJob, now: number): Accepted {
   return { id: data.id, messageId: data.messageId, status: data.sendAt !== null && data.sendAt > now ? 'scheduled' : 'queued' }
 }

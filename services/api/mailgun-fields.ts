@@ -2,6 +2,7 @@ import { formatRfc2822, parseInstant } from '../../shared/dates/index.js'
 import type { FileData } from '../../shared/queues.js'
 import type { MessageInput } from './schemas/message.js'
 import { HttpError } from './errors.js'
+import { FILE_BYTES } from './json-files.js'
 import { checkSendFields, type Refusal } from './validation/fields.js'
 import { keyLabel, within } from './validation/labels.js'
 import { isBlank } from './validation/text.js'
@@ -92,6 +93,10 @@ export function instantOf (value: string, field: string): number {
   return parsed.instant
 }
 
-function fileOf (field: 'attachment' | 'inline', a: { filename: string, contentType?: string, content: string }): FileData {
-  return { field, filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content: a.content.replace(/\s+/g, '') }
+/**
+ * A file's bytes: decoded as the body streamed in (json-files.ts), or here, once (Node's base64
+ * decoder skips the whitespace the schema allows).
+ */
+function fileOf (field: 'attachment' | 'inline', a: { filename: string, contentType?: string, content: string, [FILE_BYTES]?: Buffer[] }): FileData {
+  return { field, filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content: a[FILE_BYTES] ?? [Buffer.from(a.content, 'base64')] }
 }

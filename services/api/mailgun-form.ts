@@ -1,5 +1,5 @@
 import type { ClientConfig, Config } from '../../shared/config.js'
-import type { FileData, JobData } from '../../shared/queues.js'
+import type { FileData, JobData, NewJob } from '../../shared/queues.js'
 import { assertDomainAllowed } from './plugins/auth.js'
 import { HttpError } from './errors.js'
 import { newJob } from './ingest.js'
@@ -41,7 +41,7 @@ function mailgunProblem (form: MailgunForm): string | null {
  * go to Mailgun as given; a valid h:Message-Id of the caller's is kept (Mailgun honours it too),
  * otherwise ours is added.
  */
-export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, config: Config, now: number): JobData {
+export function prepareMailgunForm (form: MailgunForm, client: ClientConfig, config: Config, now: number): NewJob {
   const domain = form.domain.toLowerCase()
   assertDomainAllowed(client, domain)
   const domainConfig = config.domains.get(domain)

@@ -70,9 +70,8 @@ export type CancelResult = 'cancelled' | 'gone' | 'sending' | 'failed'
 export async function cancelWaiting (partition: Partition, record: MessageRecord, now: number): Promise<CancelResult> {
   const { queue, keys } = partition
   const { id } = record
-  // TODO(lead): when ingest keeps attachments in keys of the message's partition, list them here
-  // so a cancel removes them with the job. Until then they travel in the job and go with it.
-  const files: string[] = []
+  // Its files' hash (shared/files.ts), if it has one: it goes with the job.
+  const files = [keys.files(id)]
   const redis = await commandsOf(partition)
   const jobKeys = [queue.toKey(id), ...['repeat', 'failed', 'completed', 'active'].map((k) => queue.toKey(k))]
   const ownKeys = [keys.scheduled, keys.held, keys.record(id), keys.outcomes, keys.stats, ...files]

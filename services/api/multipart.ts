@@ -12,7 +12,7 @@ import { HttpError } from './errors.js'
 import { nameLabel } from './validation/labels.js'
 import { MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, MESSAGE_TOO_LARGE } from './validation/limits.js'
 
-/** A multipart form: fields in order (repeated names kept), files as base64. */
+/** A multipart form: fields in order (repeated names kept), files as their bytes. */
 export class MultipartBody {
   constructor (readonly fields: Array<[string, string]>, readonly files: FileData[]) {}
 }
@@ -88,11 +88,11 @@ export function readMultipart (payload: Readable, headers: IncomingHttpHeaders):
       })
       partsRead.push(new Promise((done) => stream.once('end', () => {
         if (!settled) {
-          const bytes = Buffer.concat(chunks)
-          if (isFile) files.push({ field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: bytes.toString('base64') })
+          // A file keeps the chunks it came in (joining them would copy megabytes for nothing).
+          if (isFile) files.push({ field: name as FileData['field'], filename: filename || 'file', contentType: mime, content: chunks })
           else {
             try {
-              (fields[slot] as [string, string])[1] = utf8.decode(bytes)
+              (fields[slot] as [string, string])[1] = utf8.decode(Buffer.concat(chunks))
             } catch {
               fail(refuse(`${label} is not valid UTF-8`))
             }

@@ -7,10 +7,12 @@
  * created per field, names decoded through a small cache, and (for fast mode) values left
  * percent-encoded until someone asks for one with `valueOf`. `invalid` gives Mailgun's 400 texts.
  */
+import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Busboy } from '@fastify/busboy'
 
-export interface FileInfo { field: string, filename: string, contentType: string, size: number }
+/** A received file: `sha256` (hex) of its bytes, so a test can tell them intact ('' in fast mode). */
+export interface FileInfo { field: string, filename: string, contentType: string, size: number, sha256: string }
 
 export interface ParsedForm {
   /** Field values; still percent-encoded when `raw` (read them with `valueOf`). */
@@ -222,7 +224,7 @@ function ignore (): void {}
  */
 export function readForm (req: IncomingMessage, contentTypeHeader: string | undefined, raw: boolean, done: FormCallback): void {
   const contentType = mediaType(contentTypeHeader)
-  if (contentType === 'multipart/form-data') return readMultipart(req, done)
+  if (contentType === 'multipart/form-data') return readMultipart(req, !raw, done)
   let first: Buffer | null = null
   let more: Buffer[] | null = null
   let size = 0
@@ -259,7 +261,8 @@ export function readForm (req: IncomingMessage, contentTypeHeader: string | unde
   })
 }
 
-function readMultipart (req: IncomingMessage, done: FormCallback): void {
+/** `hashFiles`: take each file's SHA-256 (full mode; fast mode keeps no files). */
+function readMultipart (req: IncomingMessage, hashFiles: boolean, done: FormCallback): void {
   const fields: Record<string, string[]> = {}
   const files: FileInfo[] = []
   let settled = false
@@ -283,9 +286,11 @@ function readMultipart (req: IncomingMessage, done: FormCallback): void {
   }
   bb.on('field', (name: string, value: string) => push(fields, name, value))
   bb.on('file', (field: string, stream: NodeJS.ReadableStream, filename: string, _enc: string, mime: string) => {
-    const file: FileInfo = { field, filename, contentType: mime, size: 0 }
+    const file: FileInfo = { field, filename, contentType: mime, size: 0, sha256: '' }
     files.push(file) // in part order; the size grows as the part streams
-    stream.on('data', (c: Buffer) => { file.size += c.length })
+    const hash = hashFiles ? createHash('sha256') : null
+    stream.on('data', (c: Buffer) => { file.size += c.length; hash?.update(c) })
+    stream.on('end', () => { file.sha256 = hash?.digest('hex') ?? '' })
   })
   bb.on('error', () => fail(new FormError(400, 'malformed multipart/form-data request')))
   bb.on('finish', () => {

@@ -1,5 +1,5 @@
 import { FormData } from 'undici'
-import type { JobData } from '../../shared/queues.js'
+import type { JobWithFiles } from '../../shared/files.js'
 
 export interface EncodedBody {
   body: string | FormData
@@ -7,12 +7,15 @@ export interface EncodedBody {
   contentType: string | undefined
 }
 
+/** What a send needs: the fields, the files with their bytes (shared/files.ts loadFiles), the Message-Id. */
+export type SendableMessage = Pick<JobWithFiles, 'fields' | 'files' | 'messageId'>
+
 /**
  * Mailgun form fields → request body: urlencoded when there are no files (several times cheaper
  * than multipart), multipart/form-data when there are (Mailgun requires it for files). The
  * message's own Message-Id goes last, so Mailgun's id for it is ours.
  */
-export function encodeBody (data: Pick<JobData, 'fields' | 'files' | 'messageId'>): EncodedBody {
+export function encodeBody (data: SendableMessage): EncodedBody {
   if (data.files.length === 0) {
     let body = ''
     for (const [name, value] of data.fields) {
@@ -24,8 +27,7 @@ export function encodeBody (data: Pick<JobData, 'fields' | 'files' | 'messageId'
   const form = new FormData()
   for (const [name, value] of data.fields) form.append(name, value)
   form.append('h:Message-Id', data.messageId)
-  for (const f of data.files) {
-    form.append(f.field, new Blob([Buffer.from(f.content, 'base64')], { type: f.contentType }), f.filename)
-  }
+  // Buffers from ioredis are never backed by a SharedArrayBuffer.
+  for (const f of data.files) form.append(f.field, new Blob([...f.content] as Array<Uint8Array<ArrayBuffer>>, { type: f.contentType }), f.filename)
   return { body: form, contentType: undefined }
 }

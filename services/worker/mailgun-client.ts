@@ -1,7 +1,7 @@
 import { Pool } from 'undici'
 import type { Region } from '../../shared/config.js'
 import type { JobData } from '../../shared/queues.js'
-import { encodeBody } from './encode.js'
+import { encodeBody, type SendableMessage } from './encode.js'
 import type { ProviderAnswer } from './send-policy.js'
 
 export interface MailgunClientOptions {
@@ -15,7 +15,7 @@ export interface MailgunClientOptions {
 
 export interface MailgunClient {
   /** One attempt; never throws: transport failures come back as `{ kind: 'transport' }`. */
-  send(region: Region, data: Pick<JobData, 'domain' | 'endpoint' | 'fields' | 'files' | 'messageId'>, authorization: string): Promise<ProviderAnswer>
+  send(region: Region, data: Pick<JobData, 'domain' | 'endpoint'> & SendableMessage, authorization: string): Promise<ProviderAnswer>
   close(): Promise<void>
 }
 

@@ -3,6 +3,7 @@ import type { Config, Region } from '../../shared/config.js'
 import { systemClock, type Clock } from '../../shared/clock.js'
 import { toIso as iso } from '../../shared/dates/index.js'
 import { HoldStore } from '../../shared/holds.js'
+import { dropFiles, loadFiles } from '../../shared/files.js'
 import type { Logger } from '../../shared/logger.js'
 import type { Metrics } from '../../shared/metrics.js'
 import { jobDataOf, type StoredJob } from '../../shared/queues.js'
@@ -119,8 +120,9 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
       return await deferRun(run, retryAt)
     }
 
+    const message = await loadFiles(ctx.link.storeRedis, partition.keys, d)
     const started = performance.now()
-    const answer = await client.send(ctx.region, d, authorization)
+    const answer = await client.send(ctx.region, message, authorization)
     const decision = decide(answer, run.attempt, clock.now(), policies.get(d.domain) as PolicyOptions, random)
     deps.metrics?.sendSeconds.observe({ region: ctx.region, outcome: decision.kind }, (performance.now() - started) / 1000)
     await ctx.gates.observe(d, answer, decision, gate.probe)
@@ -154,6 +156,8 @@ export async function startWorker (deps: WorkerDeps): Promise<RunningWorker> {
     switch (decision.kind) {
       case 'sent':
         await ctx.recorder.record(run, { status: 'sent', attempts: attempt, error: null, answer, entry: { attempt, outcome: 'sent', status, error: null, nextAttemptAt: null } })
+        // Never fails the sent job: the files' TTL frees them if this does not.
+        dropFiles(ctx.link.storeRedis, run.partition.keys, run.data).catch((err: unknown) => ctx.log.warn({ err, id: run.data.id }, 'files of a sent message not freed'))
         return
       case 'fail':
         return await fail(ctx, run, decision.reason, { attempts: attempt, answer, entry: { attempt, outcome: 'failed', status, error: decision.reason, nextAttemptAt: null } })

@@ -45,7 +45,8 @@ if redis.call('ZSCORE', KEYS[3], id) then return -3 end
 if redis.call('LPOS', KEYS[5], id) then return -2 end
 local removed = removeJob({KEYS[1], KEYS[2]}, {id, '0', prefix})
 if removed ~= 1 then return -2 end
-for k = 11, #KEYS do redis.call('DEL', KEYS[k]) end
+-- UNLINK: megabytes of file bytes are freed in the background, not on Redis' one command thread.
+for k = 11, #KEYS do redis.call('UNLINK', KEYS[k]) end
 redis.call('ZREM', KEYS[6], id)
 redis.call('ZREM', KEYS[7], id)
 appendRecordLine(KEYS[8], line, ARGV[5])

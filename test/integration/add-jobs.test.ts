@@ -2,12 +2,12 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import type { JobsOptions } from 'bullmq'
-import { addJobs } from '../../services/api/add-jobs.js'
-import { LANE_PRIORITY, jobDataOf, storedJob, type JobData } from '../../shared/queues.js'
+import { addCall, runAdd } from '../../services/api/add-jobs.js'
+import { LANE_PRIORITY, jobDataOf, storedJob, type NewJob } from '../../shared/queues.js'
 import type { Partition } from '../../shared/region-link.js'
 import { onlyPartition, startStack, type Stack } from '../helpers/stack.js'
 
-// addJobs runs BullMQ's own add scripts in a loop. These tests hold it to what Queue.add stores,
+// addMessages-13.lua runs BullMQ's own add scripts in a loop. These tests hold it to what Queue.add stores,
 // so a bullmq upgrade that changes those scripts' arguments fails here first.
 let stack: Stack
 let link: Partition
@@ -18,7 +18,7 @@ before(async () => {
 after(async () => { await stack.close() })
 
 const now = Date.now()
-function job (extra: Partial<JobData> = {}): JobData {
+function job (extra: Partial<NewJob> = {}): NewJob {
   return {
     id: `us-${randomUUID()}`,
     messageId: `<${randomUUID()}@mg.example.com>`,
@@ -34,8 +34,13 @@ function job (extra: Partial<JobData> = {}): JobData {
   }
 }
 
+/** Adds jobs as ingest does, with a deadline far enough away. */
+async function addJobs (jobs: NewJob[]): Promise<number[]> {
+  return await runAdd(stack.links.get('us').queueRedis, addCall(link, jobs, jobs.map(() => ''), stack.config, Date.now()), Date.now() + 10_000)
+}
+
 /** What Queue.add would be given for the same message. */
-function viaQueueAdd (d: JobData): Promise<unknown> {
+function viaQueueAdd (d: NewJob): Promise<unknown> {
   const opts: JobsOptions = { jobId: d.id, attempts: stack.config.maxAttempts, backoff: { type: 'policy' } }
   if (d.sendAt !== null) opts.delay = d.sendAt - d.createdAt
   if (LANE_PRIORITY[d.lane] > 0) opts.priority = LANE_PRIORITY[d.lane]
@@ -51,7 +56,7 @@ async function stored (id: string): Promise<Record<string, unknown>> {
   return { ...hash, opts: rest }
 }
 
-const kinds: Record<string, Partial<JobData>> = {
+const kinds: Record<string, Partial<NewJob>> = {
   'transactional': {},
   'bulk (prioritized)': { lane: 'bulk' },
   'scheduled bulk (delayed)': { lane: 'bulk', sendAt: now + 60_000 }
@@ -62,7 +67,7 @@ for (const [kind, extra] of Object.entries(kinds)) {
     const ours = job(extra)
     const theirs = { ...ours, id: `us-${randomUUID()}` }
     await viaQueueAdd(theirs)
-    await addJobs(link, [ours], stack.config)
+    assert.deepEqual(await addJobs([ours]), [1])
 
     assert.deepEqual(await stored(ours.id), await stored(theirs.id))
     assert.equal(await link.queue.getJobState(ours.id), await link.queue.getJobState(theirs.id))
@@ -79,13 +84,13 @@ for (const [kind, extra] of Object.entries(kinds)) {
 
 test('a batch keeps its order in the wait list, and an id already queued is left as it was', async () => {
   const batch = [job(), job(), job()]
-  await addJobs(link, batch, stack.config)
+  assert.deepEqual(await addJobs(batch), [1, 1, 1])
   const waiting = await link.queue.getJobs(['wait'], 0, -1, true) // asc: in the order workers take them
   const order = waiting.map((j) => j.id).filter((id) => batch.some((b) => b.id === id))
   assert.deepEqual(order, batch.map((b) => b.id))
 
   const again = { ...batch[0]!, fields: [['text', 'changed']] as Array<[string, string]> }
-  await addJobs(link, [again], stack.config)
+  assert.deepEqual(await addJobs([again]), [0])
   const kept = await link.queue.getJob(again.id)
   assert.deepEqual(kept?.data.fields, batch[0]!.fields)
 })

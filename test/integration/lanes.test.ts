@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { enqueueMany } from '../../services/api/enqueue.js'
+import { createIngest } from '../../services/api/enqueue.js'
 import { newJob } from '../../services/api/ingest.js'
 import type { Lane } from '../../shared/queues.js'
 import { cleanups } from '../helpers/cleanups.js'
@@ -20,7 +20,12 @@ async function queue (stack: Stack, n: number, lane: Lane, tag: string, partitio
     sendAt: null, lane, endpoint: 'messages', files: [],
     fields: [['from', `shop@${DOMAIN}`], ['to', 'user@example.com'], ['subject', `${tag}${i}`], ['text', 'Hello']]
   }, partition))
-  await enqueueMany(stack.links, stack.config, jobs)
+  const ingest = createIngest(stack.config, stack.links)
+  try {
+    assert.deepEqual((await ingest.addMany(jobs)).map((o) => o.kind), jobs.map(() => 'stored'))
+  } finally {
+    await ingest.close()
+  }
   return jobs.map((j) => j.id)
 }
 

@@ -1,9 +1,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FormData, request } from 'undici'
 import { startSimulator, type Simulator } from '../../services/mailgun-sim/server.js'
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
 
 const DOMAIN = 'mg.sim.test'
 const KEY = 'sending-key-1'
@@ -122,8 +125,8 @@ describe('mailgun simulator (full mode)', () => {
     assert.equal(got?.contentType, 'multipart/form-data')
     assert.deepEqual(got?.fields.to, ['user@example.com', 'second@example.com'])
     assert.deepEqual(got?.files, [
-      { field: 'attachment', filename: 'invoice.pdf', contentType: 'application/pdf', size: 1234 },
-      { field: 'inline', filename: 'logo.png', contentType: 'image/png', size: 10 }
+      { field: 'attachment', filename: 'invoice.pdf', contentType: 'application/pdf', size: 1234, sha256: sha256(Buffer.alloc(1234, 1)) },
+      { field: 'inline', filename: 'logo.png', contentType: 'image/png', size: 10, sha256: sha256(Buffer.alloc(10)) }
     ])
 
     const mime = new FormData()

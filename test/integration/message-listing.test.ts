@@ -7,7 +7,6 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { MessageRecord } from '../../shared/records.js'
-import { writeIngestIndexes } from '../helpers/ingest-indexes.js'
 import { operatorStack } from '../helpers/operator-stack.js'
 import { clusterSkip, eventually, message, type Stack, type StackOptions } from '../helpers/stack.js'
 
@@ -83,7 +82,6 @@ function listingTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): vo
     await reaches(held.id, 'held')
     const queued = await send('mg.example.eu')
     const queuedBulk = await send('mg.example.eu', { lane: 'bulk' })
-    await writeIngestIndexes(stack)
 
     const expected: Record<string, string[]> = {
       sent: [sent.id], failed: [failed.id], scheduled: [scheduled.id], cancelled: [cancelled.id],
@@ -130,7 +128,6 @@ function listingTests (target: Pick<StackOptions, 'cluster' | 'partitions'>): vo
     // Any form, and the form nodemailer gives: a uuid at the sender's domain, like ours but not ours.
     const chosen = [`<order-${randomUUID()}@shop.example.org>`, `<${randomUUID()}@mg.example.com>`]
     for (const messageId of chosen) await sendV3('mg.example.com', messageId)
-    await writeIngestIndexes(stack)
     for (const messageId of chosen) {
       const found = await eventually(async () => {
         const page = await list(`messageId=${encodeURIComponent(messageId)}`)

@@ -12,6 +12,8 @@ declare module 'fastify' {
      * Fastify check `req.body` against it. Same shape as `body` (may use `content` per media type).
      */
     documentedBody?: unknown
+    /** Request headers shown in /docs but never validated (the route checks the one it reads itself). */
+    documentedHeaders?: unknown
   }
 }
 
@@ -34,7 +36,7 @@ const WITHOUT_REDIS = /^\/(healthz|metrics|dashboard)$/
  * validates and serialises with the route's own schema.
  */
 function documented ({ schema, url }: { schema: FastifySchema | undefined, url: string }): { schema: FastifySchema, url: string } {
-  const { documentedBody, ...doc } = schema ?? {}
+  const { documentedBody, documentedHeaders, ...doc } = schema ?? {}
   const tag = TAGS.find((t) => t.paths.test(url))?.name
   const response = doc.response as Record<string, unknown> | undefined
   return {
@@ -42,6 +44,7 @@ function documented ({ schema, url }: { schema: FastifySchema | undefined, url: 
     schema: {
       ...doc,
       ...(documentedBody === undefined ? {} : { body: documentedBody }),
+      ...(documentedHeaders === undefined ? {} : { headers: documentedHeaders }),
       ...(doc.tags === undefined && tag !== undefined ? { tags: [tag] } : {}),
       ...(response?.['503'] === undefined && !WITHOUT_REDIS.test(url) ? { response: { ...response, 503: UnavailableSchema } } : {})
     }
@@ -55,7 +58,7 @@ export const docsPlugin = fp(async (app) => {
       info: {
         title: 'mailqueue',
         version: '0.1.0',
-        description: 'Queue-backed email sending for Mailgun. Errors are `{"message", "code"}` (the /v3 routes answer as Mailgun does); a 503 carries Retry-After and means nothing was stored.'
+        description: 'Queue-backed email sending for Mailgun. Errors are `{"message", "code"}` (the /v3 routes answer as Mailgun does); a 503 carries Retry-After: `MQ_ERR_UNAVAILABLE` means nothing was stored, `MQ_ERR_OUTCOME_UNKNOWN` that the store stopped answering mid-write, and a retry with the same Idempotency-Key is safe.'
       },
       tags: TAGS.map(({ name, description }) => ({ name, description })),
       components: {

@@ -7,14 +7,17 @@ import { healthzDocs, readyzDocs } from '../schemas/health.js'
 export const STALLED_CONSUMERS_MS = 60_000
 
 /**
- * /healthz: the process is up. /readyz: every region's Redis answers, so ingestion can succeed,
- * and no region has work waiting while its workers have stopped finishing jobs.
+ * /healthz: the process is up. /readyz: 200 while every region's Redis answers, so ingestion can
+ * succeed. A region whose work waits while its workers have stopped finishing jobs is named in
+ * the body ("workers stalled") but keeps the API ready: taking every API process out of its load
+ * balancer would not bring a worker back, and would refuse mail Redis can still take (the
+ * consumer heartbeat metric and its alert cover stalled workers).
  */
 export const healthRoutes: FastifyPluginAsync<{ links: RegionLinks }> = async (app, { links }) => {
   app.get('/healthz', { schema: healthzDocs }, async () => ({ status: 'ok' }))
   app.get('/readyz', { schema: readyzDocs }, async (_req, reply) => {
     const checks = await Promise.all([...links.links.values()].map(async (l) => ({ region: l.region, state: await regionState(l) })))
-    const ready = checks.every((c) => c.state === 'up')
+    const ready = checks.every((c) => c.state !== 'redis down')
     if (!ready) void reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
     return { status: ready ? 'ready' : 'unavailable', regions: Object.fromEntries(checks.map((c) => [c.region, c.state])) }
   })

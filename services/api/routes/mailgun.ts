@@ -3,24 +3,21 @@ import formbody from '@fastify/formbody'
 import { parse as parseQuery } from 'fast-querystring'
 import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
-import type { Metrics } from '../../../shared/metrics.js'
 import type { JobData } from '../../../shared/queues.js'
-import type { RegionLinks } from '../../../shared/region-link.js'
-import type { ClientRate } from '../client-rate.js'
 import { errorHandler, HttpError } from '../errors.js'
-import { enqueue } from '../enqueue.js'
+import { storeMessage, type Intake } from '../enqueue.js'
 import { prepareMailgunForm, type MailgunForm } from '../mailgun-form.js'
 import { mailgunMessagesDocs, mailgunMimeDocs } from '../schemas/mailgun.js'
 import { MultipartBody, readMultipart, requestTooLarge } from '../multipart.js'
 import { MAX_REQUEST_BYTES } from '../validation/limits.js'
 
-export interface MailgunRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics, clientRate: ClientRate }
+export interface MailgunRouteOptions { config: Config, clock: Clock, intake: Intake }
 
 /**
  * The Mailgun-compatible API: an application using an official Mailgun SDK changes only its base
  * URL and key. Same fields, encodings and answers as Mailgun's own /v3/:domain/messages[.mime].
  */
-export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app, { config, links, clock, metrics, clientRate }) => {
+export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app, { config, clock, intake }) => {
   // Mailgun's answer shapes: 401 is the plain text `Forbidden`, everything else `{message}`.
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.statusCode === 401) return reply.code(401).type('text/plain; charset=utf-8').header('www-authenticate', 'Basic realm="MG API"').send('Forbidden')
@@ -39,9 +36,7 @@ export const mailgunRoutes: FastifyPluginAsync<MailgunRouteOptions> = async (app
     const now = clock.now()
     const form = { domain: req.params.domain, endpoint, ...formOf(req.body) }
     const data = prepareMailgunForm(form, req.client, config, now)
-    await clientRate.take(req.client, 1, now)
-    await enqueue(links, config, data)
-    metrics.countAccepted(data.domain, data.region)
+    await storeMessage(intake, req, data, now)
     return reply.code(200).send({ id: data.messageId, message: 'Queued. Thank you.' })
   }
   app.post<{ Params: { domain: string } }>('/v3/:domain/messages', { schema: mailgunMessagesDocs }, (req, reply) => send(req, reply, 'messages'))

@@ -2,61 +2,68 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Config } from '../../../shared/config.js'
 import type { Clock } from '../../../shared/clock.js'
-import type { Metrics } from '../../../shared/metrics.js'
-import type { JobData } from '../../../shared/queues.js'
+import type { NewJob } from '../../../shared/queues.js'
 import { FINAL_STATUSES, recordFromJob, type MessageRecord } from '../../../shared/records.js'
 import type { Partition, RegionLinks } from '../../../shared/region-link.js'
 import { describeSchemaError } from '../../../shared/schema-errors.js'
-import type { ClientRate } from '../client-rate.js'
-import { HttpError } from '../errors.js'
-import { enqueue, enqueueMany } from '../enqueue.js'
+import { HttpError, type ErrorCode } from '../errors.js'
+import { notStoredError, storeMessage, storeMessages, type AddOutcome, type Intake } from '../enqueue.js'
 import { acceptedAnswer, prepareMessage } from '../ingest.js'
-import { replayOrClaim } from '../idempotency.js'
-import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
+import { claimKey, fingerprintOf, idempotencyKey, type ClaimStore } from '../idempotency.js'
+import { AcceptedSchema, BatchResultSchema, BatchSchema, ErrorSchema, IdempotencyHeadersSchema, MessageSchema, type MessageInput } from '../schemas/message.js'
 import { IdParamsSchema, RecordSchema } from '../schemas/record.js'
 import { UnavailableSchema } from '../schemas/errors.js'
 
-export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, metrics: Metrics, clientRate: ClientRate }
+export interface MessagesRouteOptions { config: Config, links: RegionLinks, clock: Clock, intake: Intake, claims: ClaimStore }
 
 const checkMessage = TypeCompiler.Compile(MessageSchema)
 
+/** One item of a batch answer: stored with its id, or refused (invalid, or not stored) with why. */
+type BatchItem = { index: number, id: string } | { index: number, error: string, code: ErrorCode }
+
 /** /v1/messages: ingest one or many, read a record. */
-export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock, metrics, clientRate }) => {
+export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = async (app, { config, links, clock, intake, claims }) => {
   app.addHook('onRequest', app.authenticate)
 
   app.post('/v1/messages', {
     schema: {
       summary: 'Queue a message',
       body: MessageSchema,
+      documentedHeaders: IdempotencyHeadersSchema,
       response: { 202: AcceptedSchema, '4xx': ErrorSchema, 503: UnavailableSchema }
     }
   }, async (req, reply) => {
     const now = clock.now()
-    const data = prepareMessage(req.body, req.client, config, now)
-    const answer = acceptedAnswer(data, now)
-    await clientRate.take(req.client, 1, now)
-    // Checked here rather than by a headers schema, which would cost every request.
-    const idemKey = req.headers['idempotency-key']
-    if (typeof idemKey === 'string') {
-      if (idemKey.length === 0 || idemKey.length > 255) throw new HttpError('MQ_ERR_VALIDATION', 'the Idempotency-Key header must be 1 to 255 characters')
-      const replay = await replayOrClaim(links.get(data.region), req.client.name, idemKey, answer,
-        () => enqueue(links, config, data))
-      if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
-    } else {
-      await enqueue(links, config, data)
+    let data = prepareMessage(req.body, req.client, config, now)
+    let answer = acceptedAnswer(data, now)
+    const key = idempotencyKey(req)
+    const claim = key === null ? null : await claimKey(claims, req.client.name, key, { fingerprint: fingerprintOf(req), createdAt: now, answer })
+    if (claim?.kind === 'mismatch') throw new HttpError('MQ_ERR_IDEMPOTENCY_MISMATCH')
+    if (claim?.kind === 'replay') {
+      // The claimed message, made again from the same request: stored now unless it already is.
+      answer = claim.claim.answer
+      data = { ...data, id: answer.id, messageId: answer.messageId, createdAt: claim.claim.createdAt }
+      const [stored] = await intake.ingest.stored([data.id])
+      if (!stored) await storeMessage(intake, req, data, now)
+      return await reply.code(202).header('idempotent-replayed', 'true').send(answer)
     }
-    metrics.countAccepted(data.domain, data.region)
-    return reply.code(202).send(answer)
+    await storeMessage(intake, req, data, now)
+    return await reply.code(202).send(answer)
   })
 
   app.post('/v1/messages/batch', {
-    schema: { summary: 'Queue up to 1000 messages at once', body: BatchSchema, response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: UnavailableSchema } }
+    schema: {
+      summary: 'Queue up to 1000 messages at once',
+      body: BatchSchema,
+      documentedHeaders: IdempotencyHeadersSchema,
+      response: { '2xx': BatchResultSchema, '4xx': ErrorSchema, 503: UnavailableSchema }
+    }
   }, async (req, reply) => {
     const now = clock.now()
-    const jobs: JobData[] = []
     // One partition for the whole batch: one Redis call per region, and batches spread over them.
     const partition = Math.floor(Math.random() * config.queuePartitions)
-    const results = req.body.messages.map((item, index) => {
+    const jobs = new Map<number, NewJob>()
+    let results: BatchItem[] = req.body.messages.map((item, index) => {
       const root = `messages[${index}]`
       try {
         if (!checkMessage.Check(item)) {
@@ -64,19 +71,41 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
           throw new HttpError('MQ_ERR_VALIDATION', first ? describeSchemaError(first, root) : `${root} is not a valid message`)
         }
         const data = prepareMessage(item as MessageInput, req.client, config, now, partition, root)
-        jobs.push(data)
+        jobs.set(index, data)
         // CONTRACT.md's {index, id}: at a thousand messages per request every byte of it counts.
         return { index, id: data.id }
       } catch (err) {
         if (!(err instanceof HttpError)) throw err
-        return { index, error: err.message }
+        return { index, error: err.message, code: err.code }
       }
     })
-    // A batch of n costs n: the point of a client's rate is that it cannot fill the queue.
-    await clientRate.take(req.client, jobs.length, now)
-    if (jobs.length > 0) await enqueueMany(links, config, jobs)
-    for (const j of jobs) metrics.countAccepted(j.domain, j.region)
-    return reply.code(jobs.length === results.length ? 202 : 207).send({ results })
+    const key = idempotencyKey(req)
+    const claim = key === null ? null : await claimKey(claims, req.client.name, key, { fingerprint: fingerprintOf(req), createdAt: now, answer: results })
+    if (claim?.kind === 'mismatch') throw new HttpError('MQ_ERR_IDEMPOTENCY_MISMATCH')
+    if (claim?.kind === 'replay') {
+      // The claimed messages, made again from the same request: only those not stored yet are added.
+      results = claim.claim.answer
+      const claimed = claimedJobs(results, jobs, claim.claim.createdAt)
+      const stored = await intake.ingest.stored([...claimed.values()].map((j) => j.id))
+      jobs.clear()
+      let i = 0
+      for (const [index, job] of claimed) if (!stored[i++]) jobs.set(index, job)
+    }
+    const outcomes = await storeMessages(intake, req, [...jobs.values()], now)
+    let i = 0
+    let notStored: AddOutcome | null = null
+    for (const index of jobs.keys()) {
+      const outcome = outcomes[i++] as AddOutcome
+      if (outcome.kind === 'stored') continue
+      const error = notStoredError(outcome)
+      results[index] = { index, error: error.message, code: error.code }
+      if (notStored?.kind !== 'unknown') notStored = outcome
+    }
+    const storedCount = results.filter((r) => 'id' in r).length
+    // An error status only when no item is stored: a 503 then means none of it is.
+    if (notStored && storedCount === 0) throw notStoredError(notStored)
+    if (claim?.kind === 'replay') void reply.header('idempotent-replayed', 'true')
+    return await reply.code(storedCount === results.length ? 202 : 207).send({ results })
   })
 
   app.get('/v1/messages/:id', {
@@ -109,4 +138,17 @@ export async function readRecord (partition: Partition, id: string): Promise<Mes
     if (final || !job) return final
   }
   return recordFromJob(job, state, stored)
+}
+
+/**
+ * The jobs a replayed batch claimed, by index: each message the first answer gave an id, made
+ * again from this (identical) request with that id and the claim's time.
+ */
+function claimedJobs (claimed: readonly BatchItem[], made: ReadonlyMap<number, NewJob>, createdAt: number): Map<number, NewJob> {
+  const jobs = new Map<number, NewJob>()
+  for (const item of claimed) {
+    const job = made.get(item.index)
+    if (job && 'id' in item) jobs.set(item.index, { ...job, id: item.id, messageId: `<${item.id.slice(3)}@${job.domain}>`, createdAt })
+  }
+  return jobs
 }

@@ -20,7 +20,7 @@ const Readiness = (description: string, extra: Record<string, unknown> = {}) => 
 export const readyzDocs = {
   ...open,
   summary: 'Whether this API process can take messages',
-  description: 'Readiness: 200 only while every region\'s Redis answers and no region has work waiting while its workers have stopped finishing jobs.',
+  description: 'Readiness: 200 only while every region\'s Redis answers. Stalled workers are named in the body (a region "workers stalled") without making the API unready: they cannot take mail, the API still can.',
   response: {
     200: Readiness('Ready'),
     503: Readiness('Not ready: the state of each region says why', { headers: { 'retry-after': RetryAfterHeader } })

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { BASE64_PATTERN } from '../json-files.js'
 
 /**
  * A value that ends up in a header line. What it may hold (no CR, LF or NUL; an address that is
@@ -12,7 +13,7 @@ const Flag = Type.Boolean()
 const File = Type.Object({
   filename: Line({ minLength: 1, maxLength: 255 }),
   contentType: Type.Optional(Line({ minLength: 3, maxLength: 255 })),
-  content: Type.String({ description: 'base64', pattern: '^[A-Za-z0-9+/=\\s]*$' })
+  content: Type.String({ description: 'base64 (spaces and line breaks allowed)', pattern: BASE64_PATTERN })
 }, { additionalProperties: false })
 
 export const MessageOptionsSchema = Type.Object({
@@ -62,7 +63,16 @@ export type Accepted = Static<typeof AcceptedSchema>
 
 /** Every refusal: `code` is a stable MQ_ERR_* (see errors.ts). */
 export const ErrorSchema = Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) }, {
-  description: 'Refused, nothing changed: 400 names the field, 401 missing or unknown client key, 403 domain not allowed for this key, 404 not found, 409 conflict'
+  description: 'Refused, nothing changed: 400 names the field, 401 missing or unknown client key, 403 domain not allowed for this key, 404 not found, 409 conflict, 422 an Idempotency-Key first used for another request (MQ_ERR_IDEMPOTENCY_MISMATCH)'
+})
+
+/** The ingest routes' one request header (read by the route itself, so documented only). */
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Makes a retry safe for 24 h: the same key with the same request (route and body) returns the first answer (header Idempotent-Replayed: true) and completes it if it was not stored; with another request it is a 422'
+  }))
 })
 
 export const BatchSchema = Type.Object({
@@ -70,11 +80,16 @@ export const BatchSchema = Type.Object({
   messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 })
 })
 
-/** Per message, in request order: {index, id} when queued, {index, error} when rejected. */
+/**
+ * Per message, in request order: {index, id} when stored, {index, error, code} when not: refused
+ * (MQ_ERR_VALIDATION, MQ_ERR_TOO_LARGE, MQ_ERR_DOMAIN_FORBIDDEN) or not stored (MQ_ERR_UNAVAILABLE:
+ * retry it; MQ_ERR_OUTCOME_UNKNOWN: retry the batch with the same Idempotency-Key).
+ */
 export const BatchResultSchema = Type.Object({
   results: Type.Array(Type.Object({
     index: Type.Integer(),
     id: Type.Optional(Type.String()),
-    error: Type.Optional(Type.String())
+    error: Type.Optional(Type.String()),
+    code: Type.Optional(Type.String())
   }))
-})
+}, { description: '202: every message stored; 207: some refused or not stored, each result says which' })

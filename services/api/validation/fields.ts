@@ -3,12 +3,12 @@
  * first (mailgun-fields.ts), /v3 receives them as they are (mailgun-form.ts). Each caller names
  * the fields its own way (`labels`), so an error says `to[3]` on /v1 and `to` on /v3.
  */
-import type { FileData } from '../../../shared/queues.js'
+import { fileSize, type FileData } from '../../../shared/queues.js'
 import { parseMailbox, parseMailboxList } from './addresses.js'
 import { headerNameProblem, isAddressHeader } from './headers.js'
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth.js'
 import {
-  base64Bytes, isSendOption, MAX_MESSAGE_BYTES, MAX_RECIPIENT_VARIABLES, MAX_RECIPIENTS, MAX_SEND_OPTIONS_BYTES, MAX_TAGS,
+  isSendOption, MAX_MESSAGE_BYTES, MAX_RECIPIENT_VARIABLES, MAX_RECIPIENTS, MAX_SEND_OPTIONS_BYTES, MAX_TAGS,
   MESSAGE_TOO_LARGE, tagProblem
 } from './limits.js'
 import { lineProblem, textProblem } from './text.js'
@@ -60,7 +60,7 @@ export function checkSendFields (fields: ReadonlyArray<readonly [string, string]
     if (problem) return { status: 400, message: `${labels.file(i)}.filename ${problem}` }
     const typeProblem = lineProblem(f.contentType)
     if (typeProblem) return { status: 400, message: `${labels.file(i)}.contentType ${typeProblem}` }
-    totals.messageBytes += base64Bytes(f.content)
+    totals.messageBytes += fileSize(f)
     if (totals.messageBytes > MAX_MESSAGE_BYTES) return { status: 413, message: `${labels.file(i)} ${MESSAGE_TOO_LARGE}` }
   }
   return null

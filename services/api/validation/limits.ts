@@ -44,11 +44,3 @@ export function tagProblem (tag: string): string | null {
   if (tag.length === 0 || tag.length > MAX_TAG_LENGTH) return `must be 1 to ${MAX_TAG_LENGTH} characters`
   return /^[\x20-\x7e]+$/.test(tag) ? null : 'must be printable ASCII (Mailgun tags are ASCII only)'
 }
-
-/** Bytes a base64 text (whitespace already removed) decodes to. */
-export function base64Bytes (base64: string): number {
-  let pad = 0
-  if (base64.endsWith('==')) pad = 2
-  else if (base64.endsWith('=')) pad = 1
-  return Math.floor(base64.length * 3 / 4) - pad
-}
