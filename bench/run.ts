@@ -14,10 +14,11 @@ import { endToEnd } from './scenarios/drain.js'
 import { latency } from './scenarios/latency.js'
 import { memory } from './scenarios/memory.js'
 import { dates } from './scenarios/dates.js'
+import { scale } from './scenarios/scale.js'
 import { startStack, stopStack, type Stack } from './stack.js'
 import { startInterferenceMeter, type Interference } from './interference.js'
 
-const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates]
+const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates, scale]
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
 
 function pickScenarios (args: string[]): Scenario[] {
