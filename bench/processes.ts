@@ -49,6 +49,14 @@ let currentStep = ''
 let stoppedCpuSec = 0
 export function stoppedServicesCpuSeconds (): number { return stoppedCpuSec }
 
+/**
+ * Counts a process the benchmark started outside startService (the scale scenario's Redis
+ * Cluster) as its own work, like a stopped service: call it just before stopping the process.
+ */
+export function countStoppedCpu (pid: number): void {
+  stoppedCpuSec += processCpuSeconds(pid) ?? 0
+}
+
 /** CPU seconds (user + sys) a process has used so far; null when it is gone. */
 export function processCpuSeconds (pid: number): number | null {
   try {

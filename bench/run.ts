@@ -15,11 +15,12 @@ import { latency } from './scenarios/latency.js'
 import { memory } from './scenarios/memory.js'
 import { dates } from './scenarios/dates.js'
 import { large } from './scenarios/large.js'
+import { scale } from './scenarios/scale.js'
 import { startStack, stopStack, type Stack } from './stack.js'
 import { startInterferenceMeter, type Interference } from './interference.js'
 
 // large runs last: its processes' peak RSS must not count in memory's whole-run figures.
-const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates, large]
+const ALL: Scenario[] = [ingest, batchIngest, endToEnd, latency, memory, dates, scale, large]
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
 
 function pickScenarios (args: string[]): Scenario[] {

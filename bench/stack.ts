@@ -111,7 +111,13 @@ function serviceEnv (stack: Stack, port: number): Record<string, string> {
   }
 }
 
-async function startHttp (stack: Stack, name: string, entry: string, nodeArgs: readonly string[] = []): Promise<HttpService> {
+/**
+ * Environment that points mailqueue at another Redis than the stack's: a Redis Cluster
+ * (`REDIS_CLUSTER_NODES`, which wins over REDIS_URL) and partitioned queues (`QUEUE_PARTITIONS`).
+ */
+export type RedisEnv = Partial<Record<'REDIS_CLUSTER_NODES' | 'QUEUE_PARTITIONS', string>>
+
+async function startHttp (stack: Stack, name: string, entry: string, nodeArgs: readonly string[] = [], redisEnv: RedisEnv = {}): Promise<HttpService> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const svc = await startService({
@@ -119,7 +125,7 @@ async function startHttp (stack: Stack, name: string, entry: string, nodeArgs: r
     entry,
     nodeArgs,
     logDir: stack.logDir,
-    env: serviceEnv(stack, port),
+    env: { ...serviceEnv(stack, port), ...redisEnv },
     ready: async (s) => { await waitForHttp(s, `${url}/readyz`) }
   })
   return { svc, url }
@@ -128,19 +134,22 @@ async function startHttp (stack: Stack, name: string, entry: string, nodeArgs: r
 export const mailqueueAvailable = (): { api: boolean, worker: boolean } =>
   ({ api: entryExists(ENTRIES.api), worker: entryExists(ENTRIES.worker) })
 
-export async function startMailqueueApi (stack: Stack): Promise<HttpService> {
-  return await startHttp(stack, 'mailqueue-api', ENTRIES.api, startFlags(ENTRIES.api))
+export async function startMailqueueApi (stack: Stack, redisEnv: RedisEnv = {}): Promise<HttpService> {
+  return await startHttp(stack, 'mailqueue-api', ENTRIES.api, startFlags(ENTRIES.api), redisEnv)
 }
 
-/** Ready once its /readyz (on WORKER_PORT) answers; callers still wait for a delivered message. */
-export async function startMailqueueWorker (stack: Stack): Promise<Service> {
+/**
+ * Ready once its /readyz (on WORKER_PORT) answers; callers still wait for a delivered message.
+ * Several may run at once (each on its own port); they share the name, so their CPU adds up.
+ */
+export async function startMailqueueWorker (stack: Stack, redisEnv: RedisEnv = {}): Promise<Service> {
   const port = await freePort()
   return await startService({
     name: 'mailqueue-worker',
     entry: ENTRIES.worker,
     nodeArgs: startFlags(ENTRIES.worker),
     logDir: stack.logDir,
-    env: { ...serviceEnv(stack, port), WORKER_PORT: String(port), WORKER_CONCURRENCY: '50', WORKER_REGIONS: 'us' },
+    env: { ...serviceEnv(stack, port), ...redisEnv, WORKER_PORT: String(port), WORKER_CONCURRENCY: '50', WORKER_REGIONS: 'us' },
     ready: async (s) => { await waitForHttp(s, `http://127.0.0.1:${port}/readyz`) }
   })
 }

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq'
+import { withoutSendEvents } from './bullmq-scripts.js'
 import type { Config, Region } from './config.js'
 import { partitionKeys, regionKeys, type PartitionKeys, type RegionKeys } from './keys.js'
 import { layoutOf, partitionKey, partitionOfId, partitionSpace, type Layout, type PartitionRef } from './partitions.js'
@@ -100,6 +101,7 @@ interface OwnedLink extends RegionLink {
 function openRegionLink (config: Config, role: RedisRole, region: Region): OwnedLink {
   const target = config.redis[region]
   const queueRedis = createRedis(target, role, `${role}-queue-${region}`)
+  withoutSendEvents(queueRedis)
   const storeRedis = createRedis(target, role, `${role}-store-${region}`)
   const layout = layoutOf(config, region)
   const cluster = target.kind === 'cluster'

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CostMeter, describeCost, snapshot, type Cost, type Snapshot } from '../cost.js'
 import { fmtInt, type Context, type Row, type Scenario, type ScenarioResult } from '../scenario.js'
 import { flushRedis, mailqueueAvailable, startMailqueueApi, startMailqueueWorker, startNaiveWorker, type Stack } from '../stack.js'
+import type { Redis } from 'ioredis'
 import type { Service } from '../processes.js'
 
 export interface DrainFigure {
@@ -20,38 +21,50 @@ export interface DrainFigure {
   timedOut: boolean
 }
 
+/** The workers of one drain and where its Redis work is measured. */
+export interface DrainWorkers {
+  /** Starts the worker process(es); resolves once every one is up. */
+  start: () => Promise<Service[]>
+  /** The Redis servers the messages cost work on (every master of a cluster); the stack's by default. */
+  redis?: readonly Redis[]
+  /** Runs once every worker is up (the scale scenario resumes its paused queues here). */
+  release?: () => Promise<void>
+}
+
 /**
- * Starts a worker on a full queue and times it until the simulator has every message. The cost
+ * Starts workers on a full queue and times them until the simulator has every message. The cost
  * (Redis and worker CPU) is taken from the first poll that sees arrivals to the last, so process
- * start-up is left out. The worker is stopped before returning (peak RSS is recorded then).
+ * start-up is left out. The workers are stopped before returning (peak RSS is recorded then).
  */
-export async function drain (stack: Stack, n: number, timeoutMs: number, start: () => Promise<Service>, cost: CostMeter): Promise<DrainFigure> {
+export async function drain (stack: Stack, n: number, timeoutMs: number, workers: DrainWorkers, cost: CostMeter): Promise<DrainFigure> {
   const sim = new SimClient(stack.simUrl)
   await sim.reset()
   const base = (await sim.stats()).received
+  const redis = workers.redis ?? [stack.admin]
   const t0 = Date.now()
-  const worker = await start()
+  const started = await workers.start()
   let timedOut = true
   let tDone = Date.now()
   let firstSeen: { snap: Snapshot, count: number } | undefined
   // The simulator shares the cores too: its CPU is part of what a message costs the machine.
-  const measured = [worker, stack.sim]
+  const measured = [...started, stack.sim]
   try {
+    await workers.release?.()
     const deadline = t0 + timeoutMs
     while (Date.now() < deadline) {
       const count = (await sim.stats()).received - base
-      if (count > 0 && firstSeen === undefined) firstSeen = { snap: await snapshot(stack.admin, measured), count }
+      if (count > 0 && firstSeen === undefined) firstSeen = { snap: await snapshot(redis, measured), count }
       if (count >= n) {
         tDone = Date.now()
         timedOut = false
-        if (firstSeen) cost.add(firstSeen.snap, await snapshot(stack.admin, measured), count - firstSeen.count)
+        if (firstSeen) cost.add(firstSeen.snap, await snapshot(redis, measured), count - firstSeen.count)
         break
       }
       await sleep(25)
     }
     if (timedOut) tDone = Date.now()
   } finally {
-    await worker.stop()
+    await Promise.all(started.map(async (w) => await w.stop()))
   }
   const rows = await sim.received()
   const ats = rows.map((r) => r.at).filter(Number.isFinite).sort((a, b) => a - b)
@@ -70,7 +83,7 @@ export async function drain (stack: Stack, n: number, timeoutMs: number, start: 
   }
 }
 
-function summary (f: DrainFigure): string {
+export function summary (f: DrainFigure): string {
   const lost = f.received < f.messages ? `, only ${fmtInt(f.received)} of ${fmtInt(f.messages)} arrived` : ''
   return `${fmtInt(f.messagesPerSec)} msg/s (${fmtInt(f.wallMessagesPerSec)} incl. start-up${lost})`
 }
@@ -78,7 +91,7 @@ function summary (f: DrainFigure): string {
 const ROUNDS = 5
 
 /** Median figure of several drains (by messagesPerSec). */
-function fold (rounds: DrainFigure[]): DrainFigure & { rounds: DrainFigure[] } {
+export function fold (rounds: DrainFigure[]): DrainFigure & { rounds: DrainFigure[] } {
   const first = rounds[0]
   if (!first) throw new Error('no drain rounds')
   return {
@@ -115,7 +128,7 @@ export const endToEnd: Scenario = {
     const drainNaive = async (count = n, cost = naiveCost): Promise<DrainFigure> => {
       await flushRedis(ctx.stack)
       await enqueueNaive(ctx.stack, count)
-      return await drain(ctx.stack, count, timeoutMs, async () => await startNaiveWorker(ctx.stack), cost)
+      return await drain(ctx.stack, count, timeoutMs, { start: async () => [await startNaiveWorker(ctx.stack)] }, cost)
     }
     const drainMailqueue = async (count = n, cost = mqCost): Promise<DrainFigure> => {
       await flushRedis(ctx.stack)
@@ -125,7 +138,7 @@ export const endToEnd: Scenario = {
       } finally {
         await api.svc.stop()
       }
-      return await drain(ctx.stack, count, timeoutMs, async () => await startMailqueueWorker(ctx.stack), cost)
+      return await drain(ctx.stack, count, timeoutMs, { start: async () => [await startMailqueueWorker(ctx.stack)] }, cost)
     }
     // The first drain on a fresh Redis and simulator ran slowest, whoever it was: an untimed
     // small drain of each side first, so round 1 compares warm with warm.
