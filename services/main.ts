@@ -92,7 +92,7 @@ await warnAboutUnsafeRedis(apiLinks, logger)
 await app.listen({ host: config.host, port: config.port })
 const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${config.port}`
 say(`mailqueue is running: API and worker in one process`)
-say(`  API:   ${base}   (OpenAPI UI: ${base}/docs, metrics: ${base}/metrics)`)
+say(`  API:   ${base}   (dashboard: ${base}/dashboard, OpenAPI UI: ${base}/docs, metrics: ${base}/metrics)`)
 const redisInUse = redis ? `private redis-server on ${redis.url} (data in .data/redis)` : describeRedis(config, configuredRegions(config))
 say(`  Redis: ${redisInUse}`)
 if (clientKey !== null && simulator !== null) {
