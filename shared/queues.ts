@@ -58,8 +58,12 @@ export interface JobData {
   files: StoredFile[]
 }
 
-/** A job as ingest makes it: with the bytes of its files. */
-export type NewJob = Omit<JobData, 'files'> & { files: FileData[] }
+/**
+ * A job as ingest makes it: with the bytes of its files. `replay`: its id was handed out before
+ * (an Idempotency-Key's claim), so the add must leave a message that exists already, even one
+ * already sent; a fresh id cannot exist, and skips that check.
+ */
+export type NewJob = Omit<JobData, 'files'> & { files: FileData[], replay?: true }
 
 /**
  * What a job holds in Redis: only what the job itself cannot say (its id, timestamp and priority

@@ -14,12 +14,7 @@ const ADD_MESSAGES = 'mqAddMessages'
 type AddCommand = Record<typeof ADD_MESSAGES, (...keysThenArgs: Array<string | number>) => Promise<number[]>>
 
 /** BullMQ's add scripts, pasted into the loop of addMessages-13.lua (its header says why). */
-const BULLMQ_SCRIPTS: Record<string, { content: string }> = { addStandardJob, addPrioritizedJob, addDelayedJob }
-const ADD_MESSAGES_LUA = luaScript('addMessages-13.lua').replace(/^ *-- BULLMQ (\w+)$/gm, (_line, name: string) => {
-  const script = BULLMQ_SCRIPTS[name]
-  if (!script) throw new Error(`addMessages-13.lua: no BullMQ script ${name}`)
-  return script.content
-})
+const ADD_MESSAGES_LUA = luaScript('addMessages-13.lua', { addStandardJob, addPrioritizedJob, addDelayedJob })
 
 /** The queue KEYS of addMessages-13.lua; the partition's created and scheduled indexes follow. */
 const QUEUE_KEYS = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker', 'prioritized', 'pc']
@@ -45,7 +40,7 @@ export function addCall (partition: Partition, jobs: readonly NewJob[], staging:
   jobs.forEach((job, i) => {
     const delay = job.sendAt !== null && job.sendAt > job.createdAt ? job.sendAt - job.createdAt : 0
     args.push(job.id, job.createdAt, JSON.stringify(storedJob(job)), delay, LANE_PRIORITY[job.lane],
-      Math.round(delay + lifetimeMs(policy) + recordTtlMs), callersMessageId(job) ? messageIdHash(job.messageId) : '', staging[i] ?? '')
+      Math.round(delay + lifetimeMs(policy) + recordTtlMs), callersMessageId(job) ? messageIdHash(job.messageId) : '', staging[i] ?? '', job.replay ? 1 : 0)
     bytes += jobBytes(job)
   })
   return { args, bytes }

@@ -29,8 +29,8 @@
     ARGV[6]     the prefix of files hashes (PartitionKeys.files(''))
     ARGV[7]     the prefix of Message-Id keys (PartitionKeys.messageId(''))
     ARGV[8]     created entries scored below this (epoch ms) are trimmed
-    then 8 values per message:
-      jobId      custom id; a message whose job or record exists is left as it is
+    then 9 values per message:
+      jobId      custom id
       timestamp  epoch ms; a delayed job is due at timestamp + delay
       data       the job data as JSON
       delay      ms, 0 for none
@@ -39,6 +39,9 @@
       midHash    hex SHA-256 of a caller-chosen Message-Id, or ''
       staging    the hash its files were uploaded to (same slot), or '' for none; an error
                  starting with MQSTAGING when it is missing
+      replay     1: the id was handed out before (an Idempotency-Key's claim), so a message
+                 whose job or record exists is left as it is; 0: a fresh id, which cannot exist
+                 (BullMQ's add still leaves an existing job alone)
 
   Output: per message, 1 when it was added, 0 when it was there already.
 ]]
@@ -67,24 +70,24 @@ local shared = cjson.decode(ARGV[2])
 local prefix, name = ARGV[3], ARGV[4]
 local recordPrefix, filesPrefix, midPrefix = ARGV[5], ARGV[6], ARGV[7]
 
-local function exists (jobId)
+local function exists (a)
   -- A sent or cancelled message has a record and no job any more: a replay must not revive it.
-  return redis.call('EXISTS', prefix .. jobId, recordPrefix .. jobId) > 0
+  return ARGV[a + 8] == '1' and redis.call('EXISTS', prefix .. ARGV[a], recordPrefix .. ARGV[a]) > 0
 end
 
-for a = 9, #ARGV, 8 do
+for a = 9, #ARGV, 9 do
   local staging = ARGV[a + 7]
-  if staging ~= '' and not exists(ARGV[a]) and redis.call('EXISTS', staging) == 0 then
+  if staging ~= '' and not exists(a) and redis.call('EXISTS', staging) == 0 then
     return redis.error_reply('MQSTAGING the files of ' .. ARGV[a] .. ' are not in Redis; nothing was written')
   end
 end
 
 local added = {}
-for a = 9, #ARGV, 8 do
+for a = 9, #ARGV, 9 do
   local jobId, timestamp, data = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
   local delay, priority, keepMs = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5]
   local midHash, staging = ARGV[a + 6], ARGV[a + 7]
-  if exists(jobId) then
+  if exists(a) then
     if staging ~= '' then redis.call('DEL', staging) end
     added[#added + 1] = 0
   else

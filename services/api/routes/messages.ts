@@ -42,7 +42,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<MessagesRouteOptions> = a
     if (claim?.kind === 'replay') {
       // The claimed message, made again from the same request: stored now unless it already is.
       answer = claim.claim.answer
-      data = { ...data, id: answer.id, messageId: answer.messageId, createdAt: claim.claim.createdAt }
+      data = { ...data, id: answer.id, messageId: answer.messageId, createdAt: claim.claim.createdAt, replay: true }
       const [stored] = await intake.ingest.stored([data.id])
       if (!stored) await storeMessage(intake, req, data, now)
       return await reply.code(202).header('idempotent-replayed', 'true').send(answer)
@@ -148,7 +148,7 @@ function claimedJobs (claimed: readonly BatchItem[], made: ReadonlyMap<number, N
   const jobs = new Map<number, NewJob>()
   for (const item of claimed) {
     const job = made.get(item.index)
-    if (job && 'id' in item) jobs.set(item.index, { ...job, id: item.id, messageId: `<${item.id.slice(3)}@${job.domain}>`, createdAt })
+    if (job && 'id' in item) jobs.set(item.index, { ...job, id: item.id, messageId: `<${item.id.slice(3)}@${job.domain}>`, createdAt, replay: true })
   }
   return jobs
 }
